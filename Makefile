@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` (the editor on a sample photo) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-all install bench-canvas screenshot clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# The CPU wheel first: an unpinned torch would pull several GB of CUDA builds.
+	$(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/ganstudio resources/samples/astronaut.png
+
+# The whole default suite, offscreen, on the CPU (slow/gpu tests are marked and deselected).
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+bench-canvas: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/ganstudio bench canvas --json bench/out/canvas.json
+
+screenshot: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/ganstudio --screenshot docs/editor.png resources/samples/astronaut.png
+
+clean:
+	rm -rf $(VENV) build *.egg-info

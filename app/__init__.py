@@ -1,0 +1,1 @@
+"""GAN Studio's Qt application. Importing the package imports no Qt (the CLI dispatches headless)."""

@@ -1,0 +1,107 @@
+"""The one entry point, ``ganstudio``.
+
+    ganstudio [IMAGE]                        the editor
+    ganstudio --screenshot OUT.png [IMAGE]   render the main window offscreen, save it, exit 0
+    ganstudio bench canvas --json OUT        canvas latency / UI stall figures (needs Qt, offscreen)
+    ganstudio batch|models|train|bench ...   headless commands (no Qt imported)
+
+Headless sub-commands are dispatched before anything imports Qt, so they run with no display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+HEADLESS = ("batch", "models", "train", "bench")
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganstudio", description="GAN Studio: a photo editor whose brush strokes drive generative networks.",
+                                epilog="Headless: ganstudio batch|models|train|bench --help")
+    p.add_argument("image", nargs="?", help="photo to open")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the main window offscreen to OUT.png and exit")
+    p.add_argument("--size", default="1400x900", help="window size for --screenshot (WxH)")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=os.environ.get("GANSTUDIO_LOG", "WARNING"))
+    if argv and argv[0] in HEADLESS:
+        if argv[0] == "bench" and len(argv) > 1 and argv[1] == "canvas":
+            from .bench_canvas import main as bench_canvas
+
+            return bench_canvas(argv[2:])
+        from engines.cli import main as headless
+
+        return headless(argv)
+    args = _gui_parser().parse_args(argv)
+    if args.version:
+        from engines import __version__
+
+        print(f"ganstudio {__version__}")
+        return 0
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        return _screenshot(args)
+    return _run_editor(args)
+
+
+def _make_app():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("GAN Studio")
+    app.setOrganizationName("GANStudio")
+    return app
+
+
+def _run_editor(args) -> int:
+    app = _make_app()
+    from .mainwindow import MainWindow
+    from .recovery_prompt import offer_recovery
+
+    win = MainWindow()
+    win.show()
+    if not offer_recovery(win) and args.image:
+        win.open_path(args.image)
+    return app.exec()
+
+
+def _screenshot(args) -> int:
+    app = _make_app()
+    from PySide6.QtCore import QTimer
+
+    from .mainwindow import MainWindow
+
+    win = MainWindow()
+    win.quiet_errors = True
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    win.resize(w, h)
+    win.show()
+    if args.image and not win.open_path(args.image):
+        print(f"ganstudio: could not open {args.image}", file=sys.stderr)
+        return 1
+    for _ in range(5):
+        app.processEvents()
+    QTimer.singleShot(0, lambda: None)
+    app.processEvents()
+    out = Path(args.screenshot)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = win.grab().save(str(out))
+    win.undo.setClean()
+    win.close()
+    if not ok:
+        print(f"ganstudio: could not write {out}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
