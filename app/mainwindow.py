@@ -159,16 +159,27 @@ class MainWindow(QMainWindow):
         self.canvas.set_label_colors(self.labels_dock.palette().color_lut())
         self.canvas.label_opacity = self.state.label_opacity
         self.status.cancel_clicked.connect(self.runner.cancel_all)
-        self.runner.started.connect(lambda job_id, label: self.status.set_job(label))
-        self.runner.progress.connect(lambda job_id, f, msg: self.status.set_job(self.status.job_label.text().split(":")[0], f, msg))
-        self.runner.idle.connect(lambda: self.status.set_job(None))
+        # bound methods, not lambdas: Qt drops them when the window is destroyed
+        self.runner.started.connect(self._job_started)
+        self.runner.progress.connect(self._job_progress)
+        self.runner.idle.connect(self._jobs_idle)
         self.engines.error.connect(self.show_error)
         self.engines.message.connect(self._flash)
-        self.engines.preview_ready.connect(lambda img: self.canvas.set_preview(img))
-        self.undo.cleanChanged.connect(lambda clean: self._update_title())
-        self.undo.indexChanged.connect(lambda i: self._after_edit())
+        self.engines.preview_ready.connect(self.canvas.set_preview)
+        self.undo.cleanChanged.connect(self._update_title)
+        self.undo.indexChanged.connect(self._after_edit)
 
-    def _after_edit(self) -> None:
+    def _job_started(self, job_id: int, label: str) -> None:
+        self._job_label = label
+        self.status.set_job(label)
+
+    def _job_progress(self, job_id: int, fraction: float, message: str) -> None:
+        self.status.set_job(getattr(self, "_job_label", "Working"), fraction, message)
+
+    def _jobs_idle(self) -> None:
+        self.status.set_job(None)
+
+    def _after_edit(self, index: int = 0) -> None:
         self._update_title()
         tool = self.tools.get(self.state.tool)
         if tool is not None and tool.id in ("mask", "mask_rect", "mask_lasso"):
@@ -363,7 +374,7 @@ class MainWindow(QMainWindow):
     def _flash(self, message: str, ms: int = 4000) -> None:
         self.status.showMessage(message, ms)
 
-    def _update_title(self) -> None:
+    def _update_title(self, *_ignored) -> None:
         name = self.path.name if self.path else ("untitled" if self.canvas.doc else "")
         dirty = "" if self.undo.isClean() else " •"
         self.setWindowTitle(f"{name}{dirty} — {TITLE}" if name else TITLE)

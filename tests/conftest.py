@@ -21,6 +21,28 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_modal_dialogs(monkeypatch):
+    """A modal dialog would hang an offscreen test run: answer it and record the question instead."""
+    try:
+        from PySide6.QtWidgets import QMessageBox
+    except ImportError:  # engines-only environments
+        yield []
+        return
+    asked: list[str] = []
+
+    def answer(default):
+        def fake(parent, title, text, *args, **kwargs):
+            asked.append(text)
+            return default
+        return staticmethod(fake)
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Discard))
+    monkeypatch.setattr(QMessageBox, "warning", answer(QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "critical", answer(QMessageBox.StandardButton.Ok))
+    yield asked
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data (real images and weights); the test skips when it is absent."""

@@ -1,0 +1,203 @@
+"""Reading, canonicalising and writing checkpoint files, without ever running their code.
+
+- ``.safetensors`` is read with ``safetensors.torch.load_file`` (a plain tensor container).
+- ``.pth`` / ``.pt`` / ``.ckpt`` / ``.bin`` are pickles: read **only** through
+  ``torch.load(..., map_location="cpu", weights_only=True)``, whose restricted unpickler refuses
+  anything beyond tensors and plain containers. A file that needs more is refused with a
+  :class:`WeightsError`; nothing in it runs.
+
+A *state dict* here is ``dict[str, torch.Tensor]`` with CPU tensors of any dtype, keys named as
+our modules name their parameters and buffers (after :func:`canonicalize`).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..atomic import atomic_write_bytes
+from .errors import WeightsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+SAFETENSORS_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+
+# Wrapper keys seen in official checkpoints, in order of preference: BasicSR saves the EMA weights
+# as ``params_ema`` beside the raw ``params`` (the EMA copy is the one its authors evaluate).
+WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "netG", "generator")
+# Prefixes added by nn.DataParallel / DistributedDataParallel (``module.``) and by training
+# frameworks that save the generator from a wrapper holding it as ``netG``.
+STRIP_PREFIXES = ("module.", "netG.")
+
+# FP16 cannot hold magnitudes above this; a checkpoint with larger values must stay fp32.
+_FP16_MAX = 65504.0
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> Any:
+    """The raw object stored in a checkpoint file (a dict, maybe nested), read safely.
+
+    Raises :class:`WeightsError` for a missing, unreadable, truncated or corrupt file, an unknown
+    suffix, or a pickle that needs more than ``weights_only=True`` allows.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise WeightsError(f"weights file not found: {p}")
+    if not p.is_file():
+        raise WeightsError(f"not a weights file (it is a folder or a device): {p}")
+    suffix = p.suffix.lower()
+    if suffix in SAFETENSORS_SUFFIXES:
+        return _read_safetensors(p)
+    if suffix in PICKLE_SUFFIXES:
+        return _read_pickle(p)
+    known = ", ".join(SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES)
+    raise WeightsError(f"unknown weights format '{p.suffix or '(none)'}' for {p.name} (expected {known})")
+
+
+def _read_safetensors(p: Path) -> dict[str, "torch.Tensor"]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(p), device="cpu")
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights file {p}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # SafetensorError and friends: bad header, truncated data
+        raise WeightsError(
+            f"weights file {p.name} is corrupt or truncated (not a valid safetensors file: {exc})"
+        ) from exc
+
+
+def _read_pickle(p: Path) -> Any:
+    import torch
+
+    try:
+        return torch.load(str(p), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "weights only" in text.lower() or "weights_only" in text.lower():
+            found = re.search(r"GLOBAL ([\w.]+)", text)
+            what = f" (it asks for '{found.group(1)}')" if found else ""
+            raise WeightsError(
+                f"refused to load {p.name}: the file contains Python objects beyond plain weights"
+                f"{what}, which could run code. Only weights_only checkpoints are loaded; convert it "
+                "to .safetensors with a trusted tool, or get it from the model's official source."
+            ) from exc
+        raise WeightsError(f"weights file {p.name} is corrupt or truncated ({text})") from exc
+    except PermissionError as exc:
+        raise WeightsError(f"cannot read weights file {p}: permission denied") from exc
+    except Exception as exc:  # truncated zip (OSError/RuntimeError), garbage (KeyError, EOFError)...
+        detail = str(exc) or type(exc).__name__
+        raise WeightsError(
+            f"weights file {p.name} is corrupt or truncated (torch could not read it: {detail})"
+        ) from exc
+
+
+def _as_tensor(value: Any) -> "torch.Tensor | None":
+    """A tensor for tensor-like values (tensors, numpy arrays), else None."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return torch.from_numpy(np.ascontiguousarray(value))
+    return None
+
+
+def _holds_weights(value: Any) -> bool:
+    """True for a mapping worth unwrapping into: it has tensors or a further wrapper key."""
+    if not isinstance(value, Mapping):
+        return False
+    return any(_as_tensor(v) is not None for v in value.values()) or any(
+        isinstance(value.get(k), Mapping) for k in WRAPPER_KEYS
+    )
+
+
+def _strip_prefixes(key: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for prefix in STRIP_PREFIXES:
+            if key.startswith(prefix):
+                key, changed = key[len(prefix):], True
+    return key
+
+
+def canonicalize(obj: Any) -> dict[str, "torch.Tensor"]:
+    """A flat state dict from whatever a checkpoint holds.
+
+    Unwraps nested wrappers (``params_ema`` preferred over ``params``, then ``state_dict``,
+    ``model``, ``netG``, ``generator``) while the wrapped value is a mapping holding tensors; strips
+    ``module.`` / ``netG.`` key prefixes (repeatedly); drops non-tensor entries (epochs, optimiser
+    settings...). Numpy arrays become tensors. Idempotent. Raises :class:`WeightsError` when no
+    tensor remains or two keys collapse onto one name.
+    """
+    if not isinstance(obj, Mapping):
+        raise WeightsError(
+            f"this checkpoint holds a {type(obj).__name__}, not a dictionary of weights"
+        )
+    current: Mapping[str, Any] = obj
+    for _ in range(16):  # nesting depth guard (real checkpoints need 2 at most)
+        for key in WRAPPER_KEYS:
+            inner = current.get(key)
+            if _holds_weights(inner):
+                current = inner
+                break
+        else:
+            break
+    out: dict[str, torch.Tensor] = {}
+    for key, value in current.items():
+        tensor = _as_tensor(value)
+        if tensor is None or not isinstance(key, str):
+            continue
+        name = _strip_prefixes(key)
+        if name in out:
+            raise WeightsError(f"checkpoint has two entries for '{name}' after removing prefixes")
+        out[name] = tensor
+    if not out:
+        keys = ", ".join(map(str, list(current.keys())[:8])) or "nothing"
+        raise WeightsError(f"no weights found in this checkpoint (it holds: {keys})")
+    return out
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, "torch.Tensor"]:
+    """The canonical state dict of a checkpoint file (:func:`read_checkpoint` + :func:`canonicalize`)."""
+    return canonicalize(read_checkpoint(path))
+
+
+def save_safetensors(
+    sd: Mapping[str, "torch.Tensor"],
+    path: str | os.PathLike[str],
+    half: bool = True,
+    metadata: Mapping[str, str] | None = None,
+) -> None:
+    """Write a state dict as ``.safetensors`` atomically (temp file in the same folder, fsync, replace).
+
+    ``half=True`` stores floating-point tensors as fp16 (integer buffers keep their dtype); it
+    refuses values fp16 cannot hold rather than writing infinities. Tensors are made contiguous
+    and independent (safetensors rejects shared storage); keys are canonicalised first (wrappers
+    and ``module.`` prefixes removed). ``metadata`` is stored as strings.
+    """
+    import torch
+    from safetensors.torch import save as st_save
+
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in canonicalize(dict(sd)).items():
+        t = value.detach().to("cpu")
+        if half and t.is_floating_point() and t.dtype != torch.float16:
+            finite = t[torch.isfinite(t)]
+            if finite.numel() and float(finite.abs().max()) > _FP16_MAX:
+                raise WeightsError(
+                    f"'{key}' holds values beyond the fp16 range; save with half=False"
+                )
+            t = t.to(torch.float16)
+        tensors[key] = t.contiguous().clone()
+    data = st_save(tensors, metadata=dict(metadata) if metadata else None)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, data)  # temp file beside it, fsync, os.replace, fsync folder
