@@ -48,6 +48,7 @@ def _stroke_frames(win, qtest, n_events: int, tool: str, size: int) -> list[floa
         qtest.mouseMove(canvas, p)
         canvas.repaint()  # synchronous: the dirty rectangles are painted now
         frames.append((time.perf_counter() - t0) * 1000.0)
+        QApplication.processEvents()  # the event loop runs between mouse events, as in real use
     qtest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
     QApplication.processEvents()
     return frames

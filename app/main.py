@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ganstudio {__version__}")
         return 0
     if args.screenshot:
+        import tempfile
+
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        # a fresh layout every time, and the user's own settings are never touched
+        os.environ.setdefault("GANSTUDIO_SETTINGS", os.path.join(tempfile.mkdtemp(prefix="ganstudio-shot-"), "settings.ini"))
         return _screenshot(args)
     return _run_editor(args)
 
