@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import os
 import itertools
 import logging
 import sys
@@ -163,6 +164,24 @@ def _release_accelerator_cache() -> None:
         log.debug("could not empty the CUDA cache", exc_info=True)
 
 
+def _leave_a_core_for_the_ui() -> None:
+    """Engines' thread pools (OpenCV, torch intra-op) get all cores but one.
+
+    With every core busy in the worker, the UI thread waits for a core and strokes stutter; one
+    core less costs an engine little on a desktop and keeps painting fluid while it runs.
+    """
+    workers = max(1, (os.cpu_count() or 2) - 1)
+    try:
+        import cv2
+
+        cv2.setNumThreads(workers)
+    except ImportError:  # pragma: no cover - cv2 is a dependency
+        pass
+    torch = sys.modules.get("torch")  # only when already imported: starting the app stays cheap
+    if torch is not None and torch.get_num_threads() > workers:
+        torch.set_num_threads(workers)
+
+
 class JobRunner(QObject):
     """A single worker thread with a queue; results, progress and errors arrive as signals."""
 
@@ -193,6 +212,7 @@ class JobRunner(QObject):
 
         self._shut_down = False
         _check_emit_refcount()
+        _leave_a_core_for_the_ui()
         self._wake.connect(self._pump, Qt.ConnectionType.QueuedConnection)
         app = QCoreApplication.instance()
         if app is not None:
