@@ -81,8 +81,12 @@ class MainWindow(QMainWindow):
         self.addDockWidget(right, self.tool_options)
         self.addDockWidget(right, self.palette_dock)
         self.addDockWidget(right, self.engines_dock)
-        self.tabifyDockWidget(self.engines_dock, self.labels_dock)
-        self.engines_dock.raise_()
+        self.addDockWidget(right, self.labels_dock)
+        # A saved layout is restored later; tabifying first as well leaves Qt's first tab bar
+        # orphaned and drawn over the menu bar, so tabify only for the default layout.
+        if not self.settings.get("window/state"):
+            self.tabifyDockWidget(self.engines_dock, self.labels_dock)
+            self.engines_dock.raise_()
         self.addDockWidget(left, self.history_dock)
         self.resizeDocks([self.history_dock], [200], Qt.Orientation.Horizontal)
 
@@ -384,9 +388,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         self.resize(1400, 900)
         s.restore_geometry(self)
-        state = s.get("window/state")
-        if state:
-            self.restoreState(QByteArray(state))
+        self._pending_state = s.get("window/state")
         self.state.set_size(s.get("tool/size"))
         self.state.set_hardness(s.get("tool/hardness"))
         self.state.set_opacity(s.get("tool/opacity"))
@@ -407,6 +409,14 @@ class MainWindow(QMainWindow):
         s.set("tool/color", self.state.color.name())
         s.set("labels/opacity", self.state.label_opacity)
         s.sync()
+
+    def showEvent(self, event) -> None:
+        # Dock layout is restored once the window is shown: restored before, Qt leaves a stray
+        # tab bar drawn over the menu bar.
+        state, self._pending_state = getattr(self, "_pending_state", None), None
+        if state:
+            self.restoreState(QByteArray(state))
+        super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():

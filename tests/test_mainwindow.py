@@ -348,3 +348,22 @@ def test_screenshot_command(tmp_path):
         # the photo is on screen: the centre is not the empty canvas grey
         centre = im.convert("RGB").getpixel((im.size[0] // 2, im.size[1] // 2))
         assert centre != (58, 58, 62)
+
+
+def test_restored_dock_layout_leaves_no_stray_tab_bar(qtbot):
+    from PySide6.QtWidgets import QTabBar
+
+    first = MainWindow()
+    first.resize(1200, 800)
+    first.show()
+    qtbot.waitExposed(first)
+    first.close()
+    again = MainWindow()
+    again.resize(1200, 800)
+    again.show()
+    qtbot.waitExposed(again)
+    menu_bottom = again.menuBar().geometry().bottom()
+    stray = [bar for bar in again.findChildren(QTabBar)
+             if bar.isVisible() and bar.mapTo(again, bar.rect().topLeft()).y() <= menu_bottom]
+    assert stray == [], "a tab bar is drawn over the menu bar after restoring the layout"
+    again.close()
