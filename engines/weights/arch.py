@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.protocol import Task
-from .errors import WeightsError
+from .errors import WeightsError, compare_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -157,14 +157,9 @@ def _no_match_message(sd: StateDict, specs: list[ArchSpec]) -> str:
     mismatched: list[str] = []
     reference = _reference_shapes(best, sd)
     if reference is not None:  # the closest one could be built: compare with its full key set
-        missing = [k for k in reference if k not in keys and not k.endswith("num_batches_tracked")]
-        unexpected = sorted(keys - set(reference))
-        prepared = best.prepare(sd)
-        mismatched = [
-            f"{k} {tuple(prepared[k].shape)} vs {shape}"
-            for k, shape in reference.items()
-            if k in prepared and tuple(prepared[k].shape) != shape
-        ]
+        missing, unexpected, shapes = compare_keys(reference, best.prepare(sd))
+        unexpected = sorted(unexpected)
+        mismatched = [f"{k} {got} vs {want}" for k, got, want in shapes]
     if missing:
         parts.append(f"missing: {_few(missing)}")
     if unexpected:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.protocol import Task
 from .arch import ArchSpec, detect_arch, get_arch
-from .errors import WeightsError
+from .errors import WeightsError, compare_keys
 from .files import canonicalize, read_checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,13 +106,8 @@ def load_strict(module: "torch.nn.Module", sd: Mapping[str, "torch.Tensor"], nam
     expected = module.state_dict()
     sd = dict(sd)
     fill_batchnorm_counters(expected, sd)
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    mismatched = [
-        f"{k}: checkpoint {tuple(sd[k].shape)} vs network {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in sd and tuple(sd[k].shape) != tuple(v.shape)
-    ]
+    missing, unexpected, shapes = compare_keys({k: tuple(v.shape) for k, v in expected.items()}, sd)
+    mismatched = [f"{k}: checkpoint {got} vs network {want}" for k, got, want in shapes]
     if missing or unexpected or mismatched:
         parts = [f"checkpoint does not fit the {name} network"]
         if missing:
