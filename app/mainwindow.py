@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox, QToolBar, QUndoView, QWidget,
 )
@@ -26,7 +26,7 @@ from .engine_panel import EnginesDock
 from .files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
 from .jobs import JobRunner
 from .recovery import Autosaver
-from .settings import Settings
+from .settings import Settings, bind_tool_state
 from .statusbar import StatusBar
 from .tools import TOOL_CLASSES, ToolContext
 from .tools.brush import StrokeTool
@@ -389,10 +389,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         s.restore_geometry(self)
         self._pending_state = s.get("window/state")
-        self.state.set_size(s.get("tool/size"))
-        self.state.set_hardness(s.get("tool/hardness"))
-        self.state.set_opacity(s.get("tool/opacity"))
-        self.state.set_color(QColor(s.get("tool/color")))
+        bind_tool_state(s, self.state)  # size, hardness, opacity, colour: restored and kept in sync
         self.state.set_label_opacity(s.get("labels/opacity"))
         for name in ("mask", "hints", "labels"):
             on = bool(s.get(f"view/show_{name}"))
@@ -403,10 +400,6 @@ class MainWindow(QMainWindow):
         s = self.settings
         s.set("window/geometry", bytes(self.saveGeometry()))
         s.set("window/state", bytes(self.saveState()))
-        s.set("tool/size", self.state.size)
-        s.set("tool/hardness", self.state.hardness)
-        s.set("tool/opacity", self.state.opacity)
-        s.set("tool/color", self.state.color.name())
         s.set("labels/opacity", self.state.label_opacity)
         s.sync()
 
