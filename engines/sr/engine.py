@@ -1,0 +1,239 @@
+"""Super-resolution engines: one :class:`SREngine` per weights file, tiled, cancellable.
+
+Tensor contract of :meth:`SREngine.run`: the request's image is ``float32 H x W x 3`` RGB in
+``[0, 1]``; the result is ``float32 H*scale x W*scale x 3`` in ``[0, 1]`` where ``scale`` is the
+*requested* scale. When it differs from the network's native scale the network runs at its native
+scale and the output is resized (Lanczos up, area down); ``Result.extras`` says so.
+
+Models come from model cards (``<name>.json`` beside ``<name>.safetensors``) in the bundled
+``resources/weights/`` and in the user's ``<data>/models/sr/``; the card whose ``"default": true``
+(bundled) is also registered as ``default``. Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..classical import check_image
+from ..core.protocol import EngineError, EngineInfo, Result, RunContext, RunGenerator, Task, UpscaleRequest
+from ..core.registry import register
+from ..paths import BUNDLED_WEIGHTS, user_data_dir
+from ..tiling import auto_tile_size, run_tiled
+
+log = logging.getLogger(__name__)
+
+# Tiles overlap by this many input pixels. The blend discards the outer quarter and cross-fades
+# the middle half, so each kept output pixel saw >= overlap/4 input pixels of real context. The
+# compact VGG net (receptive radius ~18 px) is within 1/255 of a whole-image run at 32; RRDB's
+# effective field is much wider (measured max 16/255 at 32), so it gets 64.
+OVERLAP = 32
+OVERLAP_BY_ARCH = {"rrdbnet": 64, "msrresnet": 48, "srgan": 48, "srvgg": 32}
+SCALES = (1, 2, 3, 4, 8)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a ``.json`` model card says (only ``id`` and ``file`` are required)."""
+
+    id: str
+    path: Path
+    title: str = ""
+    license: str = "unknown"
+    description: str = ""
+    default: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, card: Path) -> "ModelCard":
+        data = json.loads(card.read_text(encoding="utf-8"))
+        return cls(
+            id=str(data["id"]), path=card.parent / str(data["file"]), title=str(data.get("title", data["id"])),
+            license=str(data.get("license", "unknown")), description=str(data.get("description", "")),
+            default=bool(data.get("default", False)), extra=data,
+        )
+
+
+class SREngine:
+    """Upscale with one network loaded from ``path`` (architecture detected, weights loaded strictly).
+
+    The weights are read on first use (``info`` comes from the card or a cheap header read).
+    """
+
+    def __init__(self, info: EngineInfo, path: Path) -> None:
+        self.info = info
+        self.path = Path(path)
+        self._loaded = None  # LoadedModel, float32 on the CPU
+        self._placed: dict[tuple[str, str], Any] = {}  # (device, dtype) -> module copy
+
+    @classmethod
+    def from_file(cls, path: str | Path, model_id: str | None = None, title: str = "",
+                  license: str = "unknown", description: str = "") -> "SREngine":
+        """An engine for a weights file, its capabilities read from the network itself."""
+        from . import archs  # noqa: F401 - registers the architectures
+        from ..weights import load_model
+
+        loaded = load_model(path, task=Task.UPSCALE)
+        info = _info_for(loaded, model_id or Path(path).stem, title, license, description)
+        engine = cls(info, Path(path))
+        engine._loaded = loaded
+        return engine
+
+    # ------------------------------------------------------------------ model
+
+    def model(self):
+        if self._loaded is None:
+            from . import archs  # noqa: F401
+            from ..weights import load_model
+
+            self._loaded = load_model(self.path, task=Task.UPSCALE)
+        return self._loaded
+
+    def _module_for(self, device: str, dtype: str):
+        import torch
+
+        from ..core.device import torch_dtype
+
+        key = (device, dtype)
+        if key not in self._placed:
+            import copy
+
+            module = copy.deepcopy(self.model().module) if (device, dtype) != ("cpu", "float32") \
+                else self.model().module
+            module = module.to(device=torch.device(device), dtype=torch_dtype(dtype)).eval()
+            if device.startswith("cuda"):
+                module = module.to(memory_format=torch.channels_last)
+            self._placed = {key: module}  # keep one placement: GPU memory is precious
+        return self._placed[key]
+
+    def native_scale(self) -> int:
+        from .archs import model_scale
+
+        return model_scale(self.model().module)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, request: UpscaleRequest, ctx: RunContext) -> RunGenerator:
+        if not isinstance(request, UpscaleRequest):
+            raise EngineError(f"{self.info.id} needs an UpscaleRequest, got {type(request).__name__}")
+        image = check_image(request.image)
+        if request.scale not in SCALES:
+            raise EngineError(f"scale must be one of {', '.join(map(str, SCALES))}, got {request.scale}")
+        import torch
+
+        from .archs import size_multiple
+
+        started = time.perf_counter()
+        loaded = self.model()
+        native = self.native_scale()
+        multiple = size_multiple(loaded.module)
+        dtype = ctx.dtype if ctx.device.startswith("cuda") else "float32"  # no half kernels on CPU
+        module = self._module_for(ctx.device, dtype)
+        tile = request.tile or ctx.tile or auto_tile_size(ctx.device, _bytes_per_pixel(loaded, dtype))
+        device = torch.device(ctx.device)
+        tdtype = next(module.parameters()).dtype
+        channels_last = ctx.device.startswith("cuda")
+
+        def upscale(patch: np.ndarray) -> np.ndarray:
+            # patch: float32 h x w x 3 in [0, 1], h and w multiples of `multiple`
+            x = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None]
+            x = x.to(device=device, dtype=tdtype)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                y = module(x).clamp_(0.0, 1.0)
+            return y[0].float().permute(1, 2, 0).cpu().numpy()
+
+        overlap = OVERLAP_BY_ARCH.get(loaded.arch.name, OVERLAP)
+        out = yield from run_tiled(image, upscale, native, tile, overlap, ctx.cancel, multiple=multiple)
+        extras: dict[str, Any] = {"scale": request.scale, "native_scale": native, "tile": tile,
+                                  "overlap": overlap, "device": ctx.device, "dtype": dtype,
+                                  "arch": loaded.arch.name}
+        if request.scale != native:
+            out, how = resize_to_scale(out, image.shape[:2], request.scale)
+            extras["resized"] = (f"ran the x{native} network, then resized to x{request.scale} "
+                                 f"with {how}")
+        np.clip(out, 0.0, 1.0, out=out)
+        return Result(image=out, seconds=time.perf_counter() - started, extras=extras)
+
+
+def resize_to_scale(out: np.ndarray, src_hw: tuple[int, int], scale: int) -> tuple[np.ndarray, str]:
+    """Resize a model output to ``src_hw * scale``: Lanczos when enlarging, area when shrinking."""
+    h, w = src_hw[0] * scale, src_hw[1] * scale
+    if h > out.shape[0]:
+        return cv2.resize(out, (w, h), interpolation=cv2.INTER_LANCZOS4), "Lanczos"
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA), "area averaging"
+
+
+def _bytes_per_pixel(loaded, dtype: str) -> float:
+    """Working memory per *input* pixel: a few feature maps at input and at output resolution."""
+    hp = loaded.hparams
+    feat = int(hp.get("num_feat", 64))
+    scale = int(hp.get("scale", hp.get("upscale", 4)))
+    item = 4 if dtype == "float32" else 2
+    if loaded.arch.name == "srvgg":  # body at input resolution, only the output at scale^2
+        return item * (4 * feat + 6 * scale * scale)
+    # RRDB dense blocks hold ~num_feat + 4 * growth channels; the tail runs at output resolution.
+    return item * feat * (12 + 3 * scale * scale)
+
+
+def _info_for(loaded, model_id: str, title: str, license: str, description: str) -> EngineInfo:
+    from .archs import model_scale, size_multiple
+
+    return EngineInfo(
+        id=model_id, task=Task.UPSCALE, title=title or model_id, license=license,
+        scale=model_scale(loaded.module), size_multiple=size_multiple(loaded.module),
+        supports_tiling=True, supports_half=True, uses_torch=True,
+        description=description or f"{loaded.arch.name} x{model_scale(loaded.module)}",
+    )
+
+
+def _card_info(card: ModelCard, model_id: str | None = None) -> EngineInfo:
+    data = card.extra
+    return EngineInfo(
+        id=model_id or card.id, task=Task.UPSCALE, title=card.title, license=card.license,
+        scale=int(data.get("scale", 4)), size_multiple=int(data.get("size_multiple", 1)),
+        supports_tiling=True, supports_half=True, uses_torch=True, description=card.description,
+    )
+
+
+def model_cards(folders: list[Path] | None = None) -> list[ModelCard]:
+    """Cards of SR models in the bundled and the user's folders (unreadable cards are logged)."""
+    folders = folders if folders is not None else [BUNDLED_WEIGHTS, user_data_dir() / "models" / "sr"]
+    cards = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            try:
+                card = ModelCard.read(path)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("skipping model card %s: %s", path, exc)
+                continue
+            if card.extra.get("task", "upscale") == "upscale" and card.path.is_file():
+                cards.append(card)
+    return cards
+
+
+def register_models(folders: list[Path] | None = None) -> list[str]:
+    """Register an engine per model card, plus ``default``; returns the ids registered."""
+    ids = []
+    for card in model_cards(folders):
+        info = _card_info(card)
+        register(info, lambda info=info, path=card.path: SREngine(info, path))
+        ids.append(info.id)
+        if card.default:
+            dinfo = _card_info(card, "default")
+            register(dinfo, lambda info=dinfo, path=card.path: SREngine(info, path))
+            ids.append("default")
+    return ids
+
+
+register_models()
