@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDockWidget, QFormLayout, QGroupBox, QLabel, QPushButton, QSpinBox,
     QVBoxLayout, QWidget,
@@ -26,8 +26,6 @@ class _ModelCombo(QComboBox):
 
 
 class EnginesDock(QDockWidget):
-    mask_op = Signal(str)  # "invert", "clear", "grow", "shrink", "feather"
-
     def __init__(self, controller: EngineController, parent: QWidget | None = None):
         super().__init__("Engines", parent)
         self.setObjectName("EnginesDock")
@@ -79,9 +77,6 @@ class EnginesDock(QDockWidget):
         self.inpaint_button = QPushButton("Fill mask")
         self.inpaint_button.setToolTip("Fill the painted mask (Ctrl+F)")
         self.inpaint_button.clicked.connect(self.run_inpaint)
-        ops = QWidget()
-        ops_layout = QVBoxLayout(ops)
-        ops_layout.setContentsMargins(0, 0, 0, 0)
         hint = QLabel("Paint the region with the mask brush (M), a rectangle (R) or a lasso (O).")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: palette(mid);")
