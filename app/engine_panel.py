@@ -17,7 +17,12 @@ class _ModelCombo(QComboBox):
     def __init__(self, task: Task):
         super().__init__()
         self.task = task
-        for info in registry.infos(task):
+        infos = registry.infos(task)
+        aliased = {i.alias_of for i in infos if i.alias_of}
+        # the default first; the model it stands for is not listed twice
+        for info in sorted(infos, key=lambda i: i.id != "default"):
+            if info.id in aliased:
+                continue
             self.addItem(info.title, info.id)
             self.setItemData(self.count() - 1, info.description or info.license, Qt.ItemDataRole.ToolTipRole)
 

@@ -367,3 +367,13 @@ def test_restored_dock_layout_leaves_no_stray_tab_bar(qtbot):
              if bar.isVisible() and bar.mapTo(again, bar.rect().topLeft()).y() <= menu_bottom]
     assert stray == [], "a tab bar is drawn over the menu bar after restoring the layout"
     again.close()
+
+
+def test_upscale_models_listed_once_with_the_default_first(win):
+    combo = win.engines_dock.upscale_model
+    ids = [combo.itemData(i) for i in range(combo.count())]
+    assert ids[0] == "default" and {"bicubic", "lanczos"} <= set(ids)
+    from engines.core import registry
+
+    target = next(i.alias_of for i in registry.infos(Task.UPSCALE) if i.id == "default")
+    assert target and target not in ids, "the model behind 'default' is not listed twice"

@@ -58,6 +58,7 @@ class EngineInfo:
     supports_half: bool = False  # fp16/bf16 allowed on accelerators
     uses_torch: bool = False  # classical engines run without torch
     description: str = ""
+    alias_of: str = ""  # for ``default``: the model id it stands for (menus show one entry)
 
 
 # ----------------------------------------------------------------------------- requests

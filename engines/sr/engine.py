@@ -197,8 +197,10 @@ def _info_for(loaded, model_id: str, title: str, license: str, description: str)
 
 def _card_info(card: ModelCard, model_id: str | None = None) -> EngineInfo:
     data = card.extra
+    alias = model_id is not None and model_id != card.id
     return EngineInfo(
-        id=model_id or card.id, task=Task.UPSCALE, title=card.title, license=card.license,
+        id=model_id or card.id, task=Task.UPSCALE, title=f"Default: {card.title}" if alias else card.title,
+        alias_of=card.id if alias else "", license=card.license,
         scale=int(data.get("scale", 4)), size_multiple=int(data.get("size_multiple", 1)),
         supports_tiling=True, supports_half=True, uses_torch=True, description=card.description,
     )
