@@ -30,7 +30,6 @@ class TaskAdapter:
     verb: str  # "Upscale", "Fill"...
     build: Callable[[Document, dict], Any]  # (doc, options) -> request; raises EngineError when not ready
     apply: Callable[[Document, Any, Result, str], "list[QUndoCommand]"]  # (doc, request, result, title)
-    preview_rect: Callable[[Document, Any], tuple[int, int, int, int] | None] = lambda doc, req: None
 
 
 # ----------------------------------------------------------------------------- upscale
@@ -74,13 +73,9 @@ def _apply_inpaint(doc: Document, req: InpaintRequest, result: Result, title: st
     return cmds
 
 
-def _inpaint_preview_rect(doc: Document, req: InpaintRequest):
-    return None
-
-
 ADAPTERS: dict[Task, TaskAdapter] = {
     Task.UPSCALE: TaskAdapter(Task.UPSCALE, "Upscale", _build_upscale, _apply_upscale),
-    Task.INPAINT: TaskAdapter(Task.INPAINT, "Fill", _build_inpaint, _apply_inpaint, _inpaint_preview_rect),
+    Task.INPAINT: TaskAdapter(Task.INPAINT, "Fill", _build_inpaint, _apply_inpaint),
 }
 
 
