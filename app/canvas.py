@@ -192,6 +192,18 @@ class Canvas(QWidget):
             self._preview = (_qimage(buf), buf, rect or (0, 0, rgb.shape[1], rgb.shape[0]))
         self.update()
 
+    def visible_image_rect(self) -> Rect | None:
+        """The part of the image shown in the widget, in image pixels (None without an image)."""
+        if self.doc is None:
+            return None
+        tl = self.widget_to_image(QPointF(0, 0))
+        br = self.widget_to_image(QPointF(self.width(), self.height()))
+        x0, y0 = max(0, int(tl.x())), max(0, int(tl.y()))
+        x1, y1 = min(self.doc.width, int(np.ceil(br.x()))), min(self.doc.height, int(np.ceil(br.y())))
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return (x0, y0, x1 - x0, y1 - y0)
+
     # ------------------------------------------------------------------ geometry
     def transform(self) -> QTransform:
         return QTransform(self.zoom, 0, 0, self.zoom, self.offset.x(), self.offset.y())

@@ -34,7 +34,14 @@ class TaskAdapter:
 
 # ----------------------------------------------------------------------------- upscale
 def _build_upscale(doc: Document, options: dict) -> UpscaleRequest:
-    return UpscaleRequest(image=doc.image.copy(), scale=int(options.get("scale", 4)), tile=int(options.get("tile", 0)))
+    """The whole image, or ``options["region"]`` = (x, y, w, h) for a preview of part of it."""
+    region = options.get("region")
+    if region is not None:
+        x, y, w, h = region
+        image = doc.image[y : y + h, x : x + w].copy()
+    else:
+        image = doc.image.copy()
+    return UpscaleRequest(image=image, scale=int(options.get("scale", 4)), tile=int(options.get("tile", 0)))
 
 
 def _apply_upscale(doc: Document, req: UpscaleRequest, result: Result, title: str) -> list[QUndoCommand]:
@@ -85,6 +92,8 @@ class EngineController(QObject):
     message = Signal(str)  # for the status bar
     error = Signal(str)  # shown to the user
     preview_ready = Signal(object)  # float32 HxWx3 or None (cleared)
+    # a preview of part of the image: (float32 hxwx3 at any resolution, (x, y, w, h) it covers)
+    region_preview_ready = Signal(object, object)
     applied = Signal(str)
 
     def __init__(self, runner: JobRunner, undo: QUndoStack, get_doc: Callable[[], Document | None], parent=None):
@@ -93,6 +102,7 @@ class EngineController(QObject):
         self.undo = undo
         self.get_doc = get_doc
         self._pending: dict[int, tuple[Document, TaskAdapter, Any, str, bool]] = {}
+        self._regions: dict[int, tuple[int, int, int, int]] = {}  # preview job -> region it covers
         runner.finished.connect(self._on_finished)
         runner.failed.connect(self._on_failed)
         runner.cancelled.connect(self._on_cancelled)
@@ -119,6 +129,8 @@ class EngineController(QObject):
                   key=f"{task.value}-preview", label=title)
         job_id = self.runner.submit(job)
         self._pending[job_id] = (doc, adapter, request, title, preview)
+        if preview and (options or {}).get("region") is not None:
+            self._regions[job_id] = tuple(options["region"])
         return job_id
 
     def _on_finished(self, job_id: int, result: Result) -> None:
@@ -126,8 +138,12 @@ class EngineController(QObject):
         if entry is None:
             return
         doc, adapter, request, title, preview = entry
+        region = self._regions.pop(job_id, None)
         if doc is not self.get_doc():
             return  # the document was closed meanwhile: nothing to apply to
+        if preview and region is not None:
+            self.region_preview_ready.emit(result.image, region)
+            return
         if preview:
             self.preview_ready.emit(result.image)
             return
@@ -150,15 +166,19 @@ class EngineController(QObject):
         self.message.emit(f"{title}: done in {result.seconds:.2f} s" if result.seconds else f"{title}: done")
 
     def _on_failed(self, job_id: int, message: str) -> None:
+        self._regions.pop(job_id, None)
         entry = self._pending.pop(job_id, None)
         if entry is not None and not entry[4]:
             self.error.emit(message)
 
     def _on_cancelled(self, job_id: int) -> None:
+        self._regions.pop(job_id, None)
         entry = self._pending.pop(job_id, None)
         if entry is not None and not entry[4]:
             self.message.emit(f"{entry[3]}: cancelled")
 
     def _on_preview(self, job_id: int, image) -> None:
+        if job_id in self._regions:
+            return  # partial images of a region preview: wait for the whole region
         if job_id in self._pending:
             self.preview_ready.emit(image)

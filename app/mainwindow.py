@@ -170,6 +170,8 @@ class MainWindow(QMainWindow):
         self.engines.error.connect(self.show_error)
         self.engines.message.connect(self._flash)
         self.engines.preview_ready.connect(self.canvas.set_preview)
+        self.engines.region_preview_ready.connect(self.canvas.set_preview)
+        self.engines_dock.visible_rect = self.canvas.visible_image_rect
         self.undo.cleanChanged.connect(self._update_title)
         self.undo.indexChanged.connect(self._after_edit)
 

@@ -32,10 +32,53 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("src", help="folder with .param + .bin pairs")
     imp.add_argument("--out", help="output folder (default: the user's models/sr folder)")
     imp.add_argument("--fp32", action="store_true", help="keep float32 (default: fp16)")
-    for name, text in (("batch", "process a folder"), ("train", "train an engine's weights")):
+    for name, text in (("batch", "process a folder"),):
         s = sub.add_parser(name, help=text)
         s.add_argument("rest", nargs=argparse.REMAINDER)
+    train = sub.add_parser("train", help="train an engine's weights")
+    tsub = train.add_subparsers(dest="task", required=True)
+    _add_train_sr(tsub)
     return p
+
+
+def _add_train_sr(tsub) -> None:
+    t = tsub.add_parser("sr", help="PSNR-oriented SRVGGNetCompact on BSDS500 train+test")
+    t.add_argument("--data", help="the shared data folder (default ../shared/data)")
+    t.add_argument("--out", default="runs/sr", help="checkpoints and log (resumes from out/last.pt)")
+    t.add_argument("--scale", type=int, default=4)
+    t.add_argument("--feat", type=int, default=48)
+    t.add_argument("--convs", type=int, default=12)
+    t.add_argument("--steps", type=int, default=20000)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--patch", type=int, default=32, help="LR crop side")
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--eval", default="", help="monitor PSNR-Y on this <set>/x<scale> folder")
+    t.add_argument("--export", help="write fp16 .safetensors of out/last.pt here and stop")
+
+
+def _train_sr(args: argparse.Namespace) -> int:
+    from .sr.train import SRTrainConfig, export, train
+    from .train_data import default_data_root
+
+    out = Path(args.out)
+    if args.export:
+        if not (out / "last.pt").is_file():
+            print(f"ganstudio train sr: no checkpoint at {out / 'last.pt'}", file=sys.stderr)
+            return 2
+        print(f"wrote {export(out / 'last.pt', Path(args.export))}")
+        return 0
+    data = Path(args.data) if args.data else default_data_root()
+    if not (data / "photos" / "bsds500" / "train").is_dir():
+        print(f"ganstudio train sr: no photos/bsds500/train under {data}", file=sys.stderr)
+        return 2
+    cfg = SRTrainConfig(data=str(data), out=str(out), scale=args.scale, num_feat=args.feat,
+                        num_conv=args.convs, steps=args.steps, batch=args.batch, lr_patch=args.patch,
+                        lr=args.lr, threads=args.threads, eval_dir=args.eval)
+    for info in train(cfg):
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()),
+              flush=True)
+    return 0
 
 
 def _ints(text: str | None, default: list[int]) -> list[int]:
@@ -124,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         return _bench_sr(args)
     if args.command == "models":
         return _models(args)
+    if args.command == "train" and args.task == "sr":
+        return _train_sr(args)
     command = args.command if args.command != "bench" else f"bench {args.task}"
     print(f"ganstudio: '{command}' is not available in this version yet", file=sys.stderr)
     return 2
+
+
+if __name__ == "__main__":  # python -m engines.cli ...
+    sys.exit(main())
