@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--datasets", help="sr: comma-separated sets (default Set5,Set14,BSD100)")
     bench.add_argument("--limit", type=int, default=0, help="at most this many images per set")
     bench.add_argument("--weights", help="sr: also register the model cards in this folder")
+    bench.add_argument("--tile", type=int, default=128, help="sr-tiling: tile edge (input pixels)")
+    bench.add_argument("--size", type=int, default=512, help="sr-tiling: test image edge")
+    bench.add_argument("--overlaps", help="sr-tiling: comma-separated overlaps (0 = the engine's)")
     models = sub.add_parser("models", help="list, download, import, verify, remove models")
     msub = models.add_subparsers(dest="action", required=True)
     msub.add_parser("list", help="list the engines and models known here")
@@ -55,6 +58,7 @@ def _add_train_sr(tsub) -> None:
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--eval", default="", help="monitor PSNR-Y on this <set>/x<scale> folder")
     t.add_argument("--export", help="write fp16 .safetensors of out/last.pt here and stop")
+    t.add_argument("--init", default="", help="start from this checkpoint where shapes match")
 
 
 def _train_sr(args: argparse.Namespace) -> int:
@@ -74,7 +78,8 @@ def _train_sr(args: argparse.Namespace) -> int:
         return 2
     cfg = SRTrainConfig(data=str(data), out=str(out), scale=args.scale, num_feat=args.feat,
                         num_conv=args.convs, steps=args.steps, batch=args.batch, lr_patch=args.patch,
-                        lr=args.lr, threads=args.threads, eval_dir=args.eval)
+                        lr=args.lr, threads=args.threads, eval_dir=args.eval,
+                        init=args.init)
     for info in train(cfg):
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()),
               flush=True)
@@ -131,6 +136,34 @@ def _bench_sr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_sr_tiling(args: argparse.Namespace) -> int:
+    from .bench import sr_tiling
+    from .bench.sr import resolve_engine
+    from .core.protocol import EngineError
+
+    if args.weights:
+        from .sr.engine import register_models
+
+        register_models([Path(args.weights)])
+    image = sr_tiling.test_image(args.size)
+    rows = []
+    print(sr_tiling.HEADER, flush=True)
+    try:
+        overlaps = _ints(args.overlaps, [0])
+        for model in _names(args.models, ["default"]):
+            engine = resolve_engine(model, 4, Path(args.data or "."))
+            for row in sr_tiling.measure(engine, model, image, args.tile, overlaps):
+                print(sr_tiling.format_row(row), flush=True)
+                rows.append(row)
+    except (EngineError, ValueError) as exc:
+        print(f"ganstudio bench sr-tiling: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        sr_tiling.write_json(rows, Path(args.json))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from .core.protocol import EngineError
 
@@ -165,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0) if exc.code in (0, None) else 2
     if args.command == "bench" and args.task == "sr":
         return _bench_sr(args)
+    if args.command == "bench" and args.task == "sr-tiling":
+        return _bench_sr_tiling(args)
     if args.command == "models":
         return _models(args)
     if args.command == "train" and args.task == "sr":

@@ -71,6 +71,7 @@ class UpscaleRequest:
     scale: int = 4
     tile: int = 0  # 0 = automatic (from available memory); otherwise tile edge in input pixels
     denoise: float = 0.0  # 0..1 where the model supports it
+    overlap: int = 0  # tile overlap in input pixels; 0 = the engine's default for its architecture
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ class SREngine:
                 y = module(x).clamp_(0.0, 1.0)
             return y[0].float().permute(1, 2, 0).cpu().numpy()
 
-        overlap = OVERLAP_BY_ARCH.get(loaded.arch.name, OVERLAP)
+        overlap = request.overlap or OVERLAP_BY_ARCH.get(loaded.arch.name, OVERLAP)
         out = yield from run_tiled(image, upscale, native, tile, overlap, ctx.cancel, multiple=multiple)
         extras: dict[str, Any] = {"scale": request.scale, "native_scale": native, "tile": tile,
                                   "overlap": overlap, "device": ctx.device, "dtype": dtype,

@@ -41,6 +41,7 @@ class SRTrainConfig:
     log_every: int = 100
     save_every: int = 500
     eval_dir: str = ""  # optional <sr>/Set5/x<scale> folder, for monitoring only (never selection)
+    init: str = ""  # start from this checkpoint's tensors where the shapes match (e.g. x2 from x4)
 
 
 def make_pair(rng: np.random.Generator, photo: np.ndarray, scale: int, lr_patch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +97,11 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     step = 0
     ckpt = out / "last.pt"
+    if cfg.init and not ckpt.is_file():
+        src = torch.load(cfg.init, map_location="cpu", weights_only=True)["model"]
+        own = model.state_dict()
+        own.update({k: v for k, v in src.items() if k in own and own[k].shape == v.shape})
+        model.load_state_dict(own)
     if ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
@@ -115,7 +121,7 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         step += 1
         if step % cfg.save_every == 0 or step == cfg.steps:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, out / "last.tmp")
