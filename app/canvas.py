@@ -291,7 +291,12 @@ class Canvas(QWidget):
         p.drawImage(target, self._qimg, QRectF(src))
         if self._preview is not None:
             qimg, _, (x, y, w, h) = self._preview
-            p.drawImage(QRectF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y(), w * self.zoom, h * self.zoom), qimg)
+            where = QRectF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y(), w * self.zoom, h * self.zoom)
+            p.drawImage(where, qimg)
+            if (x, y, w, h) != (0, 0, self.doc.width, self.doc.height):
+                # a preview of part of the image: outline it so the user sees what was previewed
+                p.setPen(QPen(QColor(255, 255, 255, 200), 1, Qt.PenStyle.DashLine))
+                p.drawRect(where.adjusted(0, 0, -1, -1))
         if self.show_labels and self.label_opacity > 0 and self._labels_any:
             p.setOpacity(self.label_opacity)
             p.drawImage(target, self._label_qimg, QRectF(src))

@@ -99,8 +99,9 @@ class EnginesDock(QDockWidget):
             self.upscale_card.setText("")
             return
         native = f"native ×{info.scale}" if info.scale else ""
-        self.upscale_card.setText(f"{native} · {info.license}".strip(" ·"))
-        self.upscale_card.setToolTip(info.description)
+        short_license = info.license.split(";")[0].split(" (")[0]  # the full text is in the tooltip
+        self.upscale_card.setText(f"{native} · {short_license}".strip(" ·"))
+        self.upscale_card.setToolTip(f"{info.description}\n\nLicence: {info.license}")
 
     def _upscale_options(self) -> dict:
         return {"scale": self.upscale_scale.currentData(), "tile": self.upscale_tile.value()}

@@ -224,17 +224,48 @@ def model_cards(folders: list[Path] | None = None) -> list[ModelCard]:
     return cards
 
 
+class ScaleDispatchEngine:
+    """``default`` when several default cards exist (our x4 and x2): each request goes to the
+    network whose native scale is the requested one, else to the first (largest-scale) card's."""
+
+    def __init__(self, info: EngineInfo, by_scale: dict[int, Path]) -> None:
+        self.info = info
+        self._paths = by_scale
+        self._engines: dict[int, SREngine] = {}
+
+    def engine_for(self, scale: int) -> SREngine:
+        native = scale if scale in self._paths else self.info.scale
+        if native not in self._engines:
+            self._engines[native] = SREngine(self.info, self._paths[native])
+        return self._engines[native]
+
+    def run(self, request: UpscaleRequest, ctx: RunContext) -> RunGenerator:
+        if not isinstance(request, UpscaleRequest):
+            raise EngineError(f"{self.info.id} needs an UpscaleRequest, got {type(request).__name__}")
+        return (yield from self.engine_for(request.scale).run(request, ctx))
+
+
 def register_models(folders: list[Path] | None = None) -> list[str]:
-    """Register an engine per model card, plus ``default``; returns the ids registered."""
+    """Register an engine per model card, plus ``default``; returns the ids registered.
+
+    Several cards may say ``"default": true`` when they differ in native scale (x4 and x2 of the
+    same family): ``default`` then picks by the requested scale; its info is the largest scale's.
+    """
     ids = []
+    defaults: list[ModelCard] = []
     for card in model_cards(folders):
         info = _card_info(card)
         register(info, lambda info=info, path=card.path: SREngine(info, path))
         ids.append(info.id)
         if card.default:
-            dinfo = _card_info(card, "default")
-            register(dinfo, lambda info=dinfo, path=card.path: SREngine(info, path))
-            ids.append("default")
+            defaults.append(card)
+    if defaults:
+        defaults.sort(key=lambda c: -int(c.extra.get("scale", 4)))
+        dinfo = _card_info(defaults[0], "default")
+        by_scale = {int(c.extra.get("scale", 4)): c.path for c in reversed(defaults)}
+        by_scale[dinfo.scale] = defaults[0].path
+        register(dinfo, lambda info=dinfo, paths=by_scale: ScaleDispatchEngine(info, paths))
+        ids.append("default")
     return ids
 
 
