@@ -23,6 +23,7 @@ from .tools.base import Tool, ToolEvent
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 MASK_TINT = (255, 40, 80)  # what a painted mask looks like (alpha from the mask value)
 MASK_ALPHA = 0.45
+PREVIEW_MASK_OPACITY = 0.3  # the mask tint while an engine preview is shown
 
 
 def _to_u8(a: np.ndarray) -> np.ndarray:
@@ -302,7 +303,10 @@ class Canvas(QWidget):
             p.drawImage(target, self._label_qimg, QRectF(src))
             p.setOpacity(1.0)
         if self.show_mask and self._mask_any:
+            # over an inpainting preview the tint is faint, so the fill it would hide stays visible
+            p.setOpacity(PREVIEW_MASK_OPACITY if self._preview is not None else 1.0)
             p.drawImage(target, self._mask_qimg, QRectF(src))
+            p.setOpacity(1.0)
         if self._compare is not None:
             self._paint_compare(p)
         if self.show_hints:

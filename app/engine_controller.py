@@ -19,6 +19,8 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from engines.core import EngineError, InpaintRequest, Result, Task, UpscaleRequest
 from engines.core import registry
 
+from .colorize_adapter import apply_colorize, build_colorize
+from .synth_adapter import apply_synthesize, build_synthesize
 from .commands import StateCommand, layer_change
 from .document import Document, DocumentState, Layer
 from .jobs import Job, JobRunner
@@ -83,6 +85,8 @@ def _apply_inpaint(doc: Document, req: InpaintRequest, result: Result, title: st
 ADAPTERS: dict[Task, TaskAdapter] = {
     Task.UPSCALE: TaskAdapter(Task.UPSCALE, "Upscale", _build_upscale, _apply_upscale),
     Task.INPAINT: TaskAdapter(Task.INPAINT, "Fill", _build_inpaint, _apply_inpaint),
+    Task.COLORIZE: TaskAdapter(Task.COLORIZE, "Colorize", build_colorize, apply_colorize),
+    Task.SYNTHESIZE: TaskAdapter(Task.SYNTHESIZE, "Synthesize", build_synthesize, apply_synthesize),
 }
 
 

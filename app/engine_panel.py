@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
 
 from engines.core import Task, registry
 
+from .colorize_panel import ColorizeSection
+from .synth_panel import SynthesisSection
 from .engine_controller import EngineController
 
 
@@ -24,7 +26,14 @@ class _ModelCombo(QComboBox):
     def __init__(self, task: Task):
         super().__init__()
         self.task = task
-        infos = registry.infos(task)
+        self.reload()
+
+    def reload(self) -> None:
+        """(Re)list the registered engines of the task, keeping the current choice when it still exists."""
+        current = self.currentData()
+        self.blockSignals(True)
+        self.clear()
+        infos = registry.infos(self.task)
         aliased = {i.alias_of for i in infos if i.alias_of}
         # the default first; the model it stands for is not listed twice
         for info in sorted(infos, key=lambda i: i.id != "default"):
@@ -32,6 +41,14 @@ class _ModelCombo(QComboBox):
                 continue
             self.addItem(info.title, info.id)
             self.setItemData(self.count() - 1, info.description or info.license, Qt.ItemDataRole.ToolTipRole)
+        index = self.findData(current) if current is not None else -1
+        self.setCurrentIndex(index if index >= 0 else 0)
+        self.blockSignals(False)
+        self.currentIndexChanged.emit(self.currentIndex())  # dependent labels follow the new list
+
+    def has_network(self) -> bool:
+        """True when a neural model of the task is installed (classical methods do not count)."""
+        return any(info.uses_torch for info in registry.infos(self.task))
 
     def model_id(self) -> str:
         return self.currentData()
@@ -48,13 +65,54 @@ class EnginesDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.addWidget(self._upscale_box())
         layout.addWidget(self._inpaint_box())
+        self.colorize = ColorizeSection(controller)  # its own file: app/colorize_panel.py
+        layout.addWidget(self.colorize)
+        self.synth = SynthesisSection(controller)  # its own file: app/synth_panel.py
+        layout.addWidget(self.synth)
         layout.addStretch(1)
         self.setWidget(body)
+        self._add_missing_model_hints()
         # live preview: a stroke ends -> wait a moment -> run (latest wins in the worker)
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(250)
         self._preview_timer.timeout.connect(self._run_inpaint_preview)
+
+    # ------------------------------------------------------------------ installed models
+    def _add_missing_model_hints(self) -> None:
+        """Under each section's model list, a line saying how to get a model when none is installed.
+
+        Found by walking the sections' model combos, so a section added later gets its line too.
+        """
+        self.missing_model_hints: dict[Task, QLabel] = {}
+        for combo in self.findChildren(_ModelCombo):
+            form = combo.parentWidget().layout() if combo.parentWidget() is not None else None
+            if not isinstance(form, QFormLayout) or combo.task in self.missing_model_hints:
+                continue
+            row, _ = form.getWidgetPosition(combo)
+            # one short line (a word-wrapped label in a form row is drawn clipped); the rest in the tooltip
+            hint = QLabel("No model installed — Engines ▸ Models… to get one")
+            hint.setToolTip("Only the classical methods are available for this task. Engines ▸ Models… "
+                            "downloads an official model, or imports a .pth / .safetensors file or an "
+                            "ncnn folder you already have.")
+            hint.setObjectName(f"missing_model_{combo.task.value}")
+            hint.setStyleSheet("color: palette(mid); font-style: italic;")
+            form.insertRow(row + 1, hint)
+            self.missing_model_hints[combo.task] = hint
+        self._update_missing_model_hints()
+
+    def _update_missing_model_hints(self) -> None:
+        for combo in self.findChildren(_ModelCombo):
+            hint = self.missing_model_hints.get(combo.task)
+            if hint is not None:
+                hint.setVisible(not combo.has_network())
+
+    def refresh_models(self) -> None:
+        """Re-list every section's models (after Engines ▸ Models… installed or removed one)."""
+        for combo in self.findChildren(_ModelCombo):
+            combo.reload()
+        self.synth.reload_models()
+        self._update_missing_model_hints()
 
     # ------------------------------------------------------------------ upscale
     def _upscale_box(self) -> QGroupBox:
@@ -129,8 +187,11 @@ class EnginesDock(QDockWidget):
         self.inpaint_button = QPushButton("Fill mask")
         self.inpaint_button.setToolTip("Fill the painted mask (Ctrl+F)")
         self.inpaint_button.clicked.connect(self.run_inpaint)
-        hint = QLabel("Paint the region with the mask brush (M), a rectangle (R) or a lasso (O).")
-        hint.setWordWrap(True)
+        # one short line: a word-wrapped label in a form row is drawn clipped
+        hint = QLabel("Mask: brush M · rectangle R · lasso O")
+        hint.setToolTip("Paint the region to fill with the mask brush (M), a rectangle (R) or a lasso (O), "
+                        "or load a mask from a file (Mask menu). The preview is not part of the photo "
+                        "until Fill mask; Fill is one undo step.")
         hint.setStyleSheet("color: palette(mid);")
         form.addRow("Method", self.inpaint_model)
         form.addRow(self.inpaint_live)

@@ -8,6 +8,7 @@ from engines import __version__
 from engines.imageio import LoadedImage, load_image, save_image
 
 from .document import Document, ImageMeta
+from .hint_sidecar import load_hints, save_hints
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif);;All files (*)"
 SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff);;BMP (*.bmp)"
@@ -20,9 +21,11 @@ def open_document(path: str | Path) -> Document:
     meta = ImageMeta(
         path=Path(path), format=img.format, bit_depth=img.bit_depth, exif=img.exif,
         icc_profile=img.icc_profile, had_alpha=img.alpha is not None,
-        notes=tuple(str(v) for v in (img.info or {}).values()) if isinstance(img.info, dict) else (),
+        notes=tuple(img.notes),  # plain sentences: "only the first of 3 frames was loaded", ...
     )
-    return Document(img.rgb, img.alpha, meta)
+    doc = Document(img.rgb, img.alpha, meta)
+    load_hints(doc, path)  # colorize hints live in a sidecar beside the image
+    return doc
 
 
 def save_document(doc: Document, path: str | Path, quality: int = 95) -> None:
@@ -34,3 +37,4 @@ def save_document(doc: Document, path: str | Path, quality: int = 95) -> None:
         exif=doc.meta.exif, icc_profile=doc.meta.icc_profile, quality=quality,
         text={"Software": f"GAN Studio {__version__}"},
     )
+    save_hints(doc, path)

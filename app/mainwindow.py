@@ -22,6 +22,7 @@ from .docks.palette import PaletteDock
 from .docks.tool_options import ToolOptionsDock
 from .document import Document, Layer
 from .engine_controller import EngineController
+from .batch_dialog import show_batch_dialog
 from .engine_panel import EnginesDock
 from .files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
 from .jobs import JobRunner
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
             ActionSpec("save", "&Save", F, self.save, SK.Save, separator_before=True),
             ActionSpec("save_as", "Save &As…", F, self.save_as, SK.SaveAs),
             ActionSpec("export", "&Export…", F, self.export, "Ctrl+Alt+E", tip="Write a copy in another format"),
+            ActionSpec("batch", "&Batch…", F, lambda: show_batch_dialog(self), "Ctrl+Alt+B",
+                       tip="Process a folder of photos with any engine", separator_before=True),
             ActionSpec("quit", "&Quit", F, self.close, SK.Quit, separator_before=True),
             ActionSpec("undo", "&Undo", E, self.undo.undo, SK.Undo),
             ActionSpec("redo", "&Redo", E, self.undo.redo, SK.Redo),
@@ -121,6 +124,8 @@ class MainWindow(QMainWindow):
             ActionSpec("upscale", "&Upscale", T, self.engines_dock.run_upscale, "Ctrl+U"),
             ActionSpec("fill", "&Fill mask", T, self.engines_dock.run_inpaint, "Ctrl+F"),
             ActionSpec("cancel_job", "&Cancel job", T, self.runner.cancel_all, separator_before=True),
+            ActionSpec("models", "&Models…", T, self.open_models_dialog, separator_before=True,
+                       tip="Download, import, verify or remove models"),
         ]
 
     def _build_actions(self) -> None:
@@ -172,6 +177,9 @@ class MainWindow(QMainWindow):
         self.engines.preview_ready.connect(self.canvas.set_preview)
         self.engines.region_preview_ready.connect(self.canvas.set_preview)
         self.engines_dock.visible_rect = self.canvas.visible_image_rect
+        self.engines_dock.synth.bind_labels(self.labels_dock.palette, self.labels_dock.set_palette)
+        self.engines_dock.colorize.selected_hint = self._selected_hint
+        self.engines_dock.colorize.set_colour = self.state.set_color
         self.undo.cleanChanged.connect(self._update_title)
         self.undo.indexChanged.connect(self._after_edit)
 
@@ -190,6 +198,8 @@ class MainWindow(QMainWindow):
         tool = self.tools.get(self.state.tool)
         if tool is not None and tool.id in ("mask", "mask_rect", "mask_lasso"):
             self.engines_dock.stroke_finished()
+        elif tool is not None and tool.id in ("label", "label_fill", "label_rect"):
+            self.engines_dock.synth.stroke_finished()  # live synthesis preview, or drop a stale one
         else:
             self.canvas.set_preview(None)
 
@@ -230,6 +240,8 @@ class MainWindow(QMainWindow):
         self.set_document(doc, Path(path))
         self.settings.add_recent_file(str(path))
         self._rebuild_recent_menu()
+        if doc.meta.notes:  # e.g. an animated GIF: only its first frame was opened
+            self._flash(f"Opened {Path(path).name}: " + "; ".join(doc.meta.notes), 8000)
         return True
 
     def set_document(self, doc: Document | None, path: Path | None = None) -> None:
@@ -245,6 +257,12 @@ class MainWindow(QMainWindow):
             doc.add_listener(lambda layer, rect: self._doc_resized(doc) if layer == Layer.ALL else None)
         self.undo.setClean()
         self._update_title()
+        if self.engines_dock.colorize.document_opened(doc):  # greyscale: straight into colorizing
+            self.set_tool("hint")
+            self.engines_dock.raise_()
+
+    def _selected_hint(self) -> int | None:
+        return getattr(self.tools.get("hint"), "selected", None)
 
     def _doc_resized(self, doc: Document) -> None:
         self.status.set_image_size(doc.width, doc.height, doc.meta.bit_depth)
@@ -370,6 +388,18 @@ class MainWindow(QMainWindow):
     def set_compare(self, on: bool) -> None:
         self.canvas.set_compare_image(self.original if on and self.original is not None else None)
 
+    # ------------------------------------------------------------------ models
+    def open_models_dialog(self) -> None:
+        """Engines ▸ Models…: one non-modal dialog; its installs and removals refresh the Engines dock."""
+        from .models_dialog import ModelsDialog
+
+        if getattr(self, "models_dialog", None) is None:
+            self.models_dialog = ModelsDialog(self)
+            self.models_dialog.models_changed.connect(self.engines_dock.refresh_models)
+        self.models_dialog.reload()
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+
     # ------------------------------------------------------------------ messages
     def show_error(self, message: str) -> None:
         log.info("error shown: %s", message)
@@ -419,6 +449,10 @@ class MainWindow(QMainWindow):
             return
         self._save_settings()
         self.runner.shutdown()
+        if getattr(self, "batch_dialog", None) is not None:
+            self.batch_dialog.close()  # cancels a running batch and waits for its thread
+        if getattr(self, "models_dialog", None) is not None:
+            self.models_dialog.close()  # cancels a running download (its .part is kept) and waits
         self.autosaver.clean_exit()
         event.accept()
 

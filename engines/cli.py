@@ -2,7 +2,8 @@
 
 Exit codes: 0 done, 1 some work failed, 2 bad usage.
 
-Implemented here: ``bench sr`` and ``models list`` / ``models import-ncnn``; the rest report
+Implemented here: ``bench sr``, ``models import-ncnn`` and ``models list|download|import|verify|remove``
+(in ``engines/models/cli.py``), ``batch`` (``engines/batch/cli.py``) and ``bench batch``; the rest report
 "not available".
 """
 
@@ -28,19 +29,32 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--tile", type=int, default=128, help="sr-tiling: tile edge (input pixels)")
     bench.add_argument("--size", type=int, default=512, help="sr-tiling: test image edge")
     bench.add_argument("--overlaps", help="sr-tiling: comma-separated overlaps (0 = the engine's)")
+    bench.add_argument("--limit-512", type=int, default=0, help="inpaint: at most this many 512 crops")
+    bench.add_argument("--merge", help="inpaint: keep rows of other models from this earlier JSON")
     models = sub.add_parser("models", help="list, download, import, verify, remove models")
     msub = models.add_subparsers(dest="action", required=True)
-    msub.add_parser("list", help="list the engines and models known here")
+    from .models.cli import add_arguments as _add_models_arguments
+
+    _add_models_arguments(msub)  # list, download, import, verify, remove
     imp = msub.add_parser("import-ncnn", help="convert ncnn .param/.bin SR models to .safetensors")
     imp.add_argument("src", help="folder with .param + .bin pairs")
     imp.add_argument("--out", help="output folder (default: the user's models/sr folder)")
     imp.add_argument("--fp32", action="store_true", help="keep float32 (default: fp16)")
-    for name, text in (("batch", "process a folder"),):
-        s = sub.add_parser(name, help=text)
-        s.add_argument("rest", nargs=argparse.REMAINDER)
+    from .batch.cli import add_arguments as _add_batch_arguments
+
+    _add_batch_arguments(sub.add_parser("batch", help="process a folder (resumable)"))
     train = sub.add_parser("train", help="train an engine's weights")
     tsub = train.add_subparsers(dest="task", required=True)
     _add_train_sr(tsub)
+    from .inpaint.cli import add_train_parser as _add_train_inpaint
+
+    _add_train_inpaint(tsub)
+    from .colorize.cli import add_train_parser as _add_train_colorize
+
+    _add_train_colorize(tsub)
+    from .spade.cli import add_train_parsers as _add_train_spade
+
+    _add_train_spade(tsub)  # spade, segment
     return p
 
 
@@ -167,12 +181,10 @@ def _bench_sr_tiling(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .core.protocol import EngineError
 
-    if args.action == "list":
-        from .core.registry import infos
+    from .models import cli as models_cli
 
-        for info in infos():
-            print(f"{info.task.value:<11} {info.id:<30} x{info.scale:<2} {info.license}")
-        return 0
+    if args.action in models_cli.ACTIONS:
+        return models_cli.run(args)
     from .paths import user_data_dir
     from .sr.ncnn import import_folder
 
@@ -202,8 +214,40 @@ def main(argv: list[str] | None = None) -> int:
         return _bench_sr_tiling(args)
     if args.command == "models":
         return _models(args)
+    if args.command == "batch":
+        from .batch.cli import main as batch_main
+
+        return batch_main(args)
+    if args.command == "bench" and args.task == "batch":
+        from .bench.batch import main as bench_batch
+
+        return bench_batch(args)
     if args.command == "train" and args.task == "sr":
         return _train_sr(args)
+    if args.command == "train" and args.task == "inpaint":
+        from .inpaint.cli import train_main as _train_inpaint
+
+        return _train_inpaint(args)
+    if args.command == "bench" and args.task == "inpaint":
+        from .inpaint.cli import bench_main as _bench_inpaint
+
+        return _bench_inpaint(args)
+    if args.command == "train" and args.task == "colorize":
+        from .colorize.cli import train_main as _train_colorize
+
+        return _train_colorize(args)
+    if args.command == "bench" and args.task == "colorize":
+        from .colorize.cli import bench_main as _bench_colorize
+
+        return _bench_colorize(args)
+    if args.command == "train" and args.task in ("spade", "segment"):
+        from .spade.cli import train_main as _train_spade
+
+        return _train_spade(args)
+    if args.command == "bench" and args.task == "spade":
+        from .spade.cli import bench_main as _bench_spade
+
+        return _bench_spade(args)
     command = args.command if args.command != "bench" else f"bench {args.task}"
     print(f"ganstudio: '{command}' is not available in this version yet", file=sys.stderr)
     return 2

@@ -3,13 +3,14 @@
 from .base import Tool, ToolContext, ToolEvent
 from .brush import BrushTool, EraserTool, LabelBrushTool, MaskBrushTool
 from .fill import LabelFillTool
+from .label_rect import LabelRectTool
 from .hints import HintTool
 from .picker import ColorPickerTool
 from .selection import LassoMaskTool, RectMaskTool
 
 TOOL_CLASSES = (
     BrushTool, EraserTool, ColorPickerTool, MaskBrushTool, RectMaskTool, LassoMaskTool,
-    HintTool, LabelBrushTool, LabelFillTool,
+    HintTool, LabelBrushTool, LabelFillTool, LabelRectTool,
 )
 
 __all__ = ["TOOL_CLASSES", "Tool", "ToolContext", "ToolEvent"] + [c.__name__ for c in TOOL_CLASSES]

@@ -22,6 +22,13 @@ def register(info: EngineInfo, factory: _Factory) -> None:
     _INSTANCES.pop((info.task, info.id), None)
 
 
+def unregister(task: Task | str, model_id: str) -> bool:
+    """Forget an engine (its model was removed); True when one was registered."""
+    key = (Task(task), model_id)
+    _INSTANCES.pop(key, None)
+    return _ENGINES.pop(key, None) is not None
+
+
 def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
@@ -30,6 +37,9 @@ def _load_builtins() -> None:
     # Each module registers its engines on import; keep these imports light (no torch at top level).
     from .. import classical  # noqa: F401
     from ..sr import engine as _sr  # noqa: F401
+    from ..inpaint import engine as _inpaint  # noqa: F401
+    from ..colorize import engine as _colorize  # noqa: F401
+    from ..spade import engine as _spade  # noqa: F401
 
 
 def infos(task: Task | None = None) -> list[EngineInfo]:

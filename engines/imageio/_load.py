@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import threading
@@ -59,6 +60,8 @@ def _read_bytes(path: Path) -> bytes:
     except IsADirectoryError as e:
         raise _fail(path, "it is a folder, not an image file") from e
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _fail(path, "it is a symbolic link loop (the link points back to itself)") from e
         raise _fail(path, f"the file could not be read ({e.strerror or e})") from e
     if not data:
         raise _fail(path, "the file is empty")

@@ -31,6 +31,8 @@ _HAS_ALPHA = {"PNG", "WEBP", "TIFF"}
 _HAS_16BIT = {"PNG", "TIFF"}
 _HAS_EXIF = {"PNG", "JPEG", "WEBP", "TIFF"}
 _HAS_ICC = {"PNG", "JPEG", "WEBP", "TIFF"}
+_HAS_XMP = {"JPEG", "WEBP", "TIFF"}  # PNG gets the same record as text chunks instead
+_XMP_TAG = 700  # TIFF tag XMLPacket
 
 
 def _check_array(name: str, a: object, ndim: int, path: Path) -> np.ndarray:
@@ -98,15 +100,19 @@ def _encode(
     icc: bytes | None,
     quality: int,
     text: dict[str, str],
+    xmp: bytes | None = None,
 ) -> bytes:
     channels = rgb if alpha is None else np.concatenate([rgb, alpha[:, :, None]], axis=2)
     if bit_depth == 16 and fmt == "PNG":
         return _encode_png16(to_uint16(channels), exif, icc, text)
-    if bit_depth == 16 and fmt == "TIFF":
+    if fmt == "TIFF" and (bit_depth == 16 or exif or xmp):
         from ._tiff import encode_tiff16
 
         tags = exif_tags_for_tiff(exif) if exif else {}
-        return encode_tiff16(to_uint16(channels), icc, tags)
+        if xmp:
+            tags[_XMP_TAG] = xmp
+        samples = to_uint16(channels) if bit_depth == 16 else to_uint8(channels)
+        return encode_tiff16(samples, icc, tags)
 
     im = Image.fromarray(to_uint8(channels), "RGB" if alpha is None else "RGBA")
     params: dict = {}
@@ -114,6 +120,8 @@ def _encode(
         params["icc_profile"] = icc
     if exif:
         params["exif"] = exif
+    if xmp and fmt in ("JPEG", "WEBP"):
+        params["xmp"] = xmp
     if fmt == "PNG":
         params["compress_level"] = 6
         if text:
@@ -148,6 +156,7 @@ def save_image(
     format: str | None = None,
     quality: int = 95,
     text: dict[str, str] | None = None,
+    xmp: bytes | None = None,
 ) -> list[str]:
     """Write an image atomically (the target is replaced only by a complete file).
 
@@ -163,6 +172,8 @@ def save_image(
         icc_profile: ICC profile bytes, e.g. ``LoadedImage.icc_profile``.
         quality: JPEG/WebP quality 1-100 (WebP 100 = lossless).
         text: PNG text chunks (``tEXt``, or ``iTXt`` for non-Latin-1 values).
+        xmp: an XMP packet (UTF-8 XML) for JPEG, WebP and TIFF; ignored for PNG and BMP (PNG
+            callers pass the same record as ``text``).
 
     Returns:
         Notes about anything not stored as given (alpha composited, 16 -> 8 bits, metadata the
@@ -210,12 +221,15 @@ def save_image(
     if icc and fmt not in _HAS_ICC:
         icc = None
         notes.append(f"{fmt} cannot hold a colour profile: it was not saved")
+    if xmp is not None and not isinstance(xmp, (bytes, bytearray)):
+        raise ImageSaveError("xmp must be bytes", path)
+    xmp = bytes(xmp) if xmp and fmt in _HAS_XMP else None
     if text and fmt != "PNG":
         text = {}
         notes.append(f"text entries are only saved in PNG, not {fmt}")
 
     try:
-        data = _encode(fmt, rgb, alpha, bit_depth, exif, icc, int(quality), text)
+        data = _encode(fmt, rgb, alpha, bit_depth, exif, icc, int(quality), text, xmp)
     except ImageSaveError:
         raise
     except ValueError as e:  # e.g. a bad PNG keyword, an EXIF block Pillow can't parse

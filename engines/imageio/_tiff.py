@@ -26,12 +26,15 @@ def encode_tiff16(
         extra_tags: more IFD entries (e.g. EXIF tags from :func:`exif_tags_for_tiff`; dict values
             become sub-IFDs).
     """
-    if samples.dtype != np.uint16 or samples.ndim != 3 or samples.shape[2] not in (1, 3, 4):
-        raise ValueError("encode_tiff16 wants uint16 H x W x {1,3,4}")
+    # uint8 is accepted too: 8-bit TIFFs with EXIF sub-IFDs come here (Pillow's libtiff writer
+    # refuses the Exif/GPS sub-IFDs: "Error setting from dictionary").
+    if samples.dtype not in (np.uint8, np.uint16) or samples.ndim != 3 or samples.shape[2] not in (1, 3, 4):
+        raise ValueError("encode_tiff16 wants uint16 (or uint8) H x W x {1,3,4}")
     h, w, c = samples.shape
-    row_bytes = w * c * 2
+    row_bytes = w * c * samples.dtype.itemsize
     rows_per_strip = max(1, min(h, _STRIP_BYTES // row_bytes))
-    raw = np.ascontiguousarray(samples, dtype="<u2").tobytes()
+    bits = samples.dtype.itemsize * 8
+    raw = np.ascontiguousarray(samples, dtype="<u2" if bits == 16 else np.uint8).tobytes()
     strips = [
         zlib.compress(raw[y * row_bytes : min(h, y + rows_per_strip) * row_bytes], 6)
         for y in range(0, h, rows_per_strip)
@@ -42,7 +45,7 @@ def encode_tiff16(
         ifd[tag] = value
     ifd[256] = w  # ImageWidth
     ifd[257] = h  # ImageLength
-    ifd[258] = (16,) * c  # BitsPerSample
+    ifd[258] = (bits,) * c  # BitsPerSample
     ifd[259] = 8  # Compression: Adobe Deflate
     ifd[262] = 1 if c == 1 else 2  # Photometric: BlackIsZero / RGB
     ifd[277] = c  # SamplesPerPixel

@@ -1,0 +1,171 @@
+"""``ganstudio bench colorize``: PSNR against the number of hints (Zhang et al. 2017, Fig. 5), and speed.
+
+Protocol: each photo is resized (area) to 256², the size the paper evaluates at; for every hint
+count in ``COUNTS`` we draw that many random hints from the true image (uniform positions, each
+the mean colour of a 3 x 3 patch; the same hints for every model, seeded per image), colorize the
+photo's L with them, and measure PSNR on RGB (8-bit rounded, as saved PNGs) against the truth.
+Timing: a full pass on one photo at its own resolution and a preview pass at half size each
+report the median of a few runs on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from ..core.protocol import ColorizeRequest, Engine, RunContext, Task, drive
+from ..colorize.hints import random_hints_from_image
+
+COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
+SIZE = 256
+HINT_PATCH = 3
+
+
+def psnr_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR (dB) on RGB of two float [0, 1] images after rounding both to 8 bits."""
+    a = np.round(np.clip(pred, 0, 1) * 255.0).astype(np.float64)
+    b = np.round(np.clip(truth, 0, 1) * 255.0).astype(np.float64)
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+
+
+@dataclass(frozen=True)
+class Row:
+    model: str
+    dataset: str
+    hints: int
+    psnr_rgb: float
+    seconds: float
+    images: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def load_set(folder: Path, limit: int = 0) -> list[np.ndarray]:
+    """float32 256 x 256 x 3 RGB of every PNG/JPEG in ``folder`` (sorted; at most ``limit``)."""
+    from ..imageio import load_image
+
+    paths = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if limit > 0:
+        paths = paths[:limit]
+    return [cv2.resize(load_image(p).rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA) for p in paths]
+
+
+def resolve_engine(model: str) -> Engine:
+    """A registered colorize model id, or a path to weights (architecture detected)."""
+    from ..core import registry
+    from ..core.protocol import EngineInfo
+
+    if Path(model).suffix in (".safetensors", ".pth", ".pt") and Path(model).is_file():
+        from ..colorize.engine import ColorizeEngine
+
+        info = EngineInfo(id=Path(model).stem, task=Task.COLORIZE, title=Path(model).stem, license="?")
+        return ColorizeEngine(info, Path(model))
+    return registry.get(Task.COLORIZE, model)
+
+
+def run_bench(images: list[np.ndarray], models: list[str], dataset: str, counts=COUNTS, seed: int = 0,
+              on_row: Callable[[Row], None] | None = None) -> list[Row]:
+    """One row per (model, hint count): mean PSNR over ``images`` and mean seconds per image."""
+    # the same hints for every model: drawn once per (image, count)
+    hint_sets = {n: [random_hints_from_image(np.random.default_rng([seed, i, n]), img, n, HINT_PATCH)
+                     for i, img in enumerate(images)] for n in counts}
+    rows = []
+    for model in models:
+        engine = resolve_engine(model)
+        ctx = RunContext()
+        for n in counts:
+            ps, secs = [], []
+            for img, hints in zip(images, hint_sets[n]):
+                started = time.perf_counter()
+                result = drive(engine.run(ColorizeRequest(image=img, hints=tuple(hints)), ctx))
+                secs.append(time.perf_counter() - started)
+                ps.append(psnr_rgb(result.image, img))
+            row = Row(model, dataset, n, round(float(np.mean(ps)), 3), round(float(np.mean(secs)), 4), len(images))
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    return rows
+
+
+def timing(model: str, photo: np.ndarray, hints: int = 10, repeats: int = 5) -> dict[str, float]:
+    """Median seconds of a full pass at the photo's resolution and of a half-size preview pass."""
+    engine = resolve_engine(model)
+    ctx = RunContext()
+    hs = tuple(random_hints_from_image(np.random.default_rng(1), photo, hints, HINT_PATCH))
+    small = cv2.resize(photo, (photo.shape[1] // 2, photo.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    small_hints = tuple(type(h)(h.x / 2, h.y / 2, h.rgb, 1) for h in hs)
+    drive(engine.run(ColorizeRequest(image=photo, hints=hs), ctx))  # warm-up (loads weights)
+
+    def median(img, hh) -> float:
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            drive(engine.run(ColorizeRequest(image=img, hints=hh), ctx))
+            times.append(time.perf_counter() - t)
+        return float(np.median(times))
+
+    return {"full_seconds": round(median(photo, hs), 4), "preview_seconds": round(median(small, small_hints), 4),
+            "width": photo.shape[1], "height": photo.shape[0]}
+
+
+HEADER = f"{'model':<34} {'set':<8} {'hints':>5} {'PSNR':>7} {'s/img':>7}"
+
+
+def format_row(r: Row) -> str:
+    return f"{r.model:<34} {r.dataset:<8} {r.hints:>5} {r.psnr_rgb:7.2f} {r.seconds:7.3f}"
+
+
+def plot(rows: list[Row], path: Path) -> Path:
+    """PSNR vs hint count, one curve per model, as a PNG (drawn with OpenCV; no matplotlib needed)."""
+    W, H, m = 640, 420, 60
+    canvas = np.full((H, W, 3), 255, np.uint8)
+    models = list(dict.fromkeys(r.model for r in rows))
+    counts = sorted({r.hints for r in rows})
+    vals = [r.psnr_rgb for r in rows]
+    lo, hi = np.floor(min(vals)) - 0.5, np.ceil(max(vals)) + 0.5
+    xs = {n: m + (W - 2 * m) * i / max(1, len(counts) - 1) for i, n in enumerate(counts)}  # even spacing
+
+    def y(v: float) -> int:
+        return int(H - m - (H - 2 * m) * (v - lo) / (hi - lo))
+
+    cv2.rectangle(canvas, (m, m), (W - m, H - m), (0, 0, 0), 1)
+    for v in np.arange(np.ceil(lo), hi, 1.0 if hi - lo < 12 else 2.0):
+        cv2.line(canvas, (m, y(v)), (W - m, y(v)), (225, 225, 225), 1)
+        cv2.putText(canvas, f"{v:.0f}", (m - 30, y(v) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    for n, x in xs.items():
+        cv2.putText(canvas, str(n), (int(x) - 8, H - m + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(canvas, "number of random hints", (W // 2 - 80, H - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(canvas, "PSNR (dB, RGB, 256x256)", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    colours = [(200, 80, 20), (30, 120, 230), (40, 160, 40), (150, 40, 150)]  # BGR-free: RGB used below
+    for k, model in enumerate(models):
+        c = colours[k % len(colours)]
+        pts = [(int(xs[r.hints]), y(r.psnr_rgb)) for r in rows if r.model == model]
+        for a, b in zip(pts, pts[1:]):
+            cv2.line(canvas, a, b, c, 2, cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(canvas, p, 3, c, -1, cv2.LINE_AA)
+        cv2.putText(canvas, model, (m + 10, m + 20 + 18 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.45, c, 1, cv2.LINE_AA)
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(canvas).save(path)
+    return path
+
+
+def write_json(rows: list[Row], path: Path, extra: dict[str, Any] | None = None) -> None:
+    from ..atomic import atomic_write_bytes
+
+    data = {"task": "colorize", "rows": [r.as_dict() for r in rows],
+            "protocol": f"photos resized (area) to {SIZE}x{SIZE}; N random hints from the true image "
+                        f"(uniform positions, mean colour of a {HINT_PATCH}x{HINT_PATCH} patch, same hints "
+                        "for every model); PSNR on 8-bit RGB", **(extra or {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())

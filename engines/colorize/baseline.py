@@ -1,0 +1,71 @@
+"""The classical colorization baseline (no network): each hint's ab spread over its region.
+
+Every pixel takes the ab of the hint that is "nearest" in a cost mixing image distance and
+lightness difference: ``cost = |p - hint| / size + LAMBDA * |L(p) - L(hint)| / 100`` (at the
+network's 256² working size, so results do not depend on photo size). That is a nearest-hint
+region of similar L: an edge in lightness acts as a soft wall. With no hints the result is grey.
+The ab plane is joined with the photo's full-resolution L, like the network engines.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from ..classical import check_image
+from ..core.protocol import ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task
+from ..core.registry import register
+from .hints import hints_to_planes
+from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
+
+LAMBDA = 2.0  # a lightness step of 50 (of 100) costs as much as a full image width
+
+
+def spread_hints(L_net: np.ndarray, hints: Sequence[Hint], image_hw: tuple[int, int]) -> np.ndarray:
+    """ab ``s x s x 2`` from hints over an ``s x s`` L plane (0 everywhere when there are none)."""
+    s = L_net.shape[0]
+    ab = np.zeros((s, s, 2), np.float32)
+    if not hints:
+        return ab
+    hab, _ = hints_to_planes(hints, image_hw, (s, s))
+    H, W = image_hw
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+    best = np.full((s, s), np.inf, np.float32)
+    for hint in hints:
+        hx = min(s - 1, max(0, int((hint.x + 0.5) * s / W)))
+        hy = min(s - 1, max(0, int((hint.y + 0.5) * s / H)))
+        cost = np.hypot(xs - hx, ys - hy) / s + LAMBDA * np.abs(L_net - L_net[hy, hx]) / 100.0
+        closer = cost < best
+        best[closer] = cost[closer]
+        ab[closer] = hab[:, hy, hx]
+    return ab
+
+
+class BaselineColorizer:
+    info = EngineInfo(
+        id="baseline", task=Task.COLORIZE, title="Classical: nearest hint of similar lightness",
+        license="GAN Studio (no weights)", inputs=(Input.IMAGE, Input.HINTS),
+        description="Each hint's colour fills the region closest to it in distance and lightness; "
+                    "the benchmark's baseline. Grey without hints.",
+    )
+
+    def run(self, request: ColorizeRequest, ctx: RunContext) -> RunGenerator:
+        if not isinstance(request, ColorizeRequest):
+            raise EngineError(f"baseline needs a ColorizeRequest, got {type(request).__name__}")
+        from .engine import check_hints
+
+        image = check_image(request.image)
+        hints = check_hints(request.hints, *image.shape[:2])
+        started = time.perf_counter()
+        yield Progress(0, 2, "spreading hints")
+        L_full = rgb_to_lab(image)[..., 0]
+        ab = spread_hints(net_L(L_full, NET_SIZE), hints, image.shape[:2])
+        ctx.cancel.raise_if_cancelled()
+        yield Progress(1, 2, "join with full-resolution L")
+        return Result(image=join_ab(L_full, ab), seconds=time.perf_counter() - started,
+                      extras={"ab": ab, "arch": "baseline", "hints": len(hints)})
+
+
+register(BaselineColorizer.info, BaselineColorizer)

@@ -1,0 +1,200 @@
+"""Colorization engines: the SIGGRAPH17 user-guided network (hints), ECCV16 automatic, and a baseline.
+
+Tensor contract of :meth:`ColorizeEngine.run`: the request's image is ``float32 H x W x 3`` RGB in
+[0, 1] (any source bit depth; only its L is used, so a colour photo is re-coloured and hints
+override its colours); hints are in image pixel coordinates with RGB colours in [0, 1]. The
+network sees L resized to 256²; its ab is resized to H x W and joined with the photo's own
+full-resolution L (:func:`.lab.join_ab`), so the result has exactly the photo's lightness.
+``Result.extras``: ``ab`` (float32 256 x 256 x 2, the network-size prediction), ``arch``, ``hints``.
+
+Models come from cards (``task: "colorize"``) in the bundled ``resources/weights/`` and the user's
+``<data>/models/colorize/`` (where plain official ``.pth`` / ``.safetensors`` files are also picked
+up, their architecture detected from key names). Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..classical import check_image
+from ..core.protocol import (
+    ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task,
+)
+from ..core.registry import register
+from ..paths import BUNDLED_WEIGHTS, user_data_dir
+from ..sr.engine import ModelCard
+from .hints import hints_to_planes
+from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
+
+log = logging.getLogger(__name__)
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
+
+
+def check_hints(hints: Sequence[Hint], h: int, w: int) -> tuple[Hint, ...]:
+    """Hints inside the image with colours in [0, 1], or :class:`EngineError` saying which is not."""
+    for i, hint in enumerate(hints):
+        if not isinstance(hint, Hint):
+            raise EngineError(f"hint {i} is a {type(hint).__name__}, not a Hint")
+        if not (0 <= hint.x < w and 0 <= hint.y < h):
+            raise EngineError(f"hint {i} at ({hint.x:.1f}, {hint.y:.1f}) is outside the {w}x{h} image")
+        if len(hint.rgb) != 3 or not all(0.0 <= c <= 1.0 for c in hint.rgb):
+            raise EngineError(f"hint {i} colour {hint.rgb} is not RGB in [0, 1]")
+    return tuple(hints)
+
+
+def net_size_for(h: int, w: int) -> int:
+    """The network's square size for an image: 256, or less for a smaller image (a reduced-size
+    preview), rounded up to a multiple of 8 (the net subsamples three times), at least 64."""
+    return int(min(NET_SIZE, max(64, -(-max(h, w) // 8) * 8)))
+
+
+def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_SIZE) -> tuple[np.ndarray, Any]:
+    """Run a colorization network on a full-resolution L plane.
+
+    Returns (ab ``size x size x 2`` float32 in [-110, 110], class logits ``1 x C x size/4 x size/4``
+    torch tensor or None for networks without a class head).
+    """
+    import torch
+
+    from .archs import ECCVGenerator
+
+    h, w = L_full.shape
+    L = torch.from_numpy(net_L(L_full, size))[None, None]
+    dtype = next(module.parameters()).dtype
+    device = next(module.parameters()).device
+    L = L.to(device=device, dtype=dtype)
+    with torch.inference_mode():
+        if isinstance(module, ECCVGenerator):
+            ab, logits = module(L), None
+        else:
+            hab, mask = hints_to_planes(hints, (h, w), (size, size))
+            ab, logits = module(L, torch.from_numpy(hab)[None].to(device, dtype),
+                                torch.from_numpy(mask)[None].to(device, dtype))
+    return ab[0].float().permute(1, 2, 0).cpu().numpy(), (None if logits is None else logits.float().cpu())
+
+
+def colorize_array(module, rgb: np.ndarray, hints: Sequence[Hint] = (), size: int = NET_SIZE) -> np.ndarray:
+    """RGB [0, 1] ``H x W x 3`` -> colourised RGB at the same size (the photo's L, predicted ab)."""
+    L_full = rgb_to_lab(rgb)[..., 0]
+    ab, _ = predict(module, L_full, hints, size)
+    return join_ab(L_full, ab)
+
+
+class ColorizeEngine:
+    """Colorize with one network loaded from ``path`` (architecture detected, strict load)."""
+
+    def __init__(self, info: EngineInfo, path: Path) -> None:
+        self.info = info
+        self.path = Path(path)
+        self._loaded = None
+        self._placed: dict[tuple[str, str], Any] = {}
+
+    def model(self):
+        if self._loaded is None:
+            from . import archs  # noqa: F401 - registers the architectures
+            from ..weights import WeightsError, load_model
+
+            try:
+                self._loaded = load_model(self.path, task=Task.COLORIZE)
+            except WeightsError as exc:
+                raise EngineError(f"{self.info.title}: {exc}") from exc
+        return self._loaded
+
+    def module_for(self, device: str = "cpu", dtype: str = "float32"):
+        import copy
+
+        import torch
+
+        from ..core.device import torch_dtype
+
+        key = (device, dtype)
+        if key not in self._placed:
+            base = self.model().module
+            module = base if key == ("cpu", "float32") else copy.deepcopy(base)
+            self._placed = {key: module.to(device=torch.device(device), dtype=torch_dtype(dtype)).eval()}
+        return self._placed[key]
+
+    def run(self, request: ColorizeRequest, ctx: RunContext) -> RunGenerator:
+        if not isinstance(request, ColorizeRequest):
+            raise EngineError(f"{self.info.id} needs a ColorizeRequest, got {type(request).__name__}")
+        image = check_image(request.image)
+        hints = check_hints(request.hints, *image.shape[:2])
+        started = time.perf_counter()
+        yield Progress(0, 3, "Lab")
+        L_full = rgb_to_lab(image)[..., 0]
+        ctx.cancel.raise_if_cancelled()
+        yield Progress(1, 3, "network")
+        dtype = ctx.dtype if ctx.device.startswith("cuda") else "float32"  # no half kernels on CPU
+        module = self.module_for(ctx.device, dtype)
+        ab, logits = predict(module, L_full, hints, net_size_for(*L_full.shape))
+        ctx.cancel.raise_if_cancelled()
+        yield Progress(2, 3, "join with full-resolution L")
+        out = join_ab(L_full, ab)
+        extras = {"ab": ab, "arch": self.model().arch.name, "hints": len(hints)}
+        if logits is not None:  # C x h/4 x w/4, for suggested colours (engines.colorize.suggest)
+            extras["class_logits"] = logits[0].numpy()
+        return Result(image=out, seconds=time.perf_counter() - started, extras=extras)
+
+
+# ----------------------------------------------------------------------------- registration
+
+
+def _info(model_id: str, title: str, license: str, description: str, arch: str = "siggraph17",
+          alias_of: str = "") -> EngineInfo:
+    inputs = (Input.IMAGE,) if arch == "eccv16" else (Input.IMAGE, Input.HINTS)
+    return EngineInfo(id=model_id, task=Task.COLORIZE, title=title, license=license, inputs=inputs,
+                      supports_half=True, uses_torch=True, description=description, alias_of=alias_of)
+
+
+def model_cards(folders: list[Path] | None = None) -> list[ModelCard]:
+    folders = folders if folders is not None else [BUNDLED_WEIGHTS, user_data_dir() / "models" / "colorize"]
+    cards = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            try:
+                card = ModelCard.read(path)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("skipping model card %s: %s", path, exc)
+                continue
+            if card.extra.get("task") == "colorize" and card.path.is_file():
+                cards.append(card)
+    return cards
+
+
+def register_models(folders: list[Path] | None = None) -> list[str]:
+    """Register an engine per colorize card (and ``default``), and plain weights files in the
+    user's ``models/colorize`` (e.g. the official ``siggraph17-df00044c.pth`` / ``eccv16``)."""
+    ids = []
+    cards = model_cards(folders)
+    for card in cards:
+        arch = str(card.extra.get("arch", "siggraph17"))
+        info = _info(card.id, card.title, card.license, card.description, arch)
+        register(info, lambda info=info, path=card.path: ColorizeEngine(info, path))
+        ids.append(info.id)
+        if card.default:
+            dinfo = _info("default", f"Default: {card.title}", card.license, card.description, arch, card.id)
+            register(dinfo, lambda info=dinfo, path=card.path: ColorizeEngine(info, path))
+            ids.append("default")
+    if folders is None:
+        carded = {c.path.resolve() for c in cards}
+        user = user_data_dir() / "models" / "colorize"
+        for path in sorted(user.glob("*")) if user.is_dir() else []:
+            if path.suffix in WEIGHT_SUFFIXES and path.resolve() not in carded:
+                arch = "eccv16" if "eccv16" in path.stem.lower() else "siggraph17"
+                title = ("Auto colorize: " if arch == "eccv16" else "") + path.stem
+                info = _info(path.stem, title, "see the model's source", f"{arch} weights from {path.name}", arch)
+                register(info, lambda info=info, path=path: ColorizeEngine(info, path))
+                ids.append(info.id)
+    return ids
+
+
+register_models()
+
+from . import baseline as _baseline  # noqa: E402,F401 - registers the classical baseline

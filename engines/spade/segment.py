@@ -1,0 +1,123 @@
+"""A small facades segmentation net (photo -> 12 CMP classes): the bench scores synthesized photos
+with it, and the editor's "Segment photo" turns a real photo into an editable label map.
+
+Architecture: a 4-level U-Net (conv-BN-ReLU pairs, max-pool down, bilinear up + skip), ``width``
+channels at the top, doubling per level. Keys: ``enc{i}.{0,1,3,4}``, ``dec{i}...``, ``head``.
+
+Tensor contract of :class:`FacadeSegNet`: ``N x 3 x H x W`` in ``[-1, 1]`` (H, W multiples of 8)
+-> logits ``N x classes x H x W``. :func:`segment_photo` wraps it: float32 H x W x 3 in [0, 1] of
+any size -> int32 H x W class ids (the net runs at ``WORK_SIDE`` on the longer side).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.protocol import Task
+from ..weights import ArchSpec, register_arch
+
+WORK_SIDE = 256  # the facades are 256 x 256; larger photos are segmented at this size
+LEVELS = 4
+
+
+def _pair(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class FacadeSegNet(nn.Module):
+    """U-Net segmentation.
+
+    Args:
+        classes: output classes (12 for CMP Facades).
+        width: channels of the first level (levels: width, 2w, 4w, 8w).
+    """
+
+    def __init__(self, classes: int = 12, width: int = 24) -> None:
+        super().__init__()
+        self.classes, self.width = classes, width
+        chans = [width * 2**i for i in range(LEVELS)]
+        cin = 3
+        for i, c in enumerate(chans):
+            self.add_module(f"enc{i}", _pair(cin, c))
+            cin = c
+        for i in reversed(range(LEVELS - 1)):  # dec2, dec1, dec0: upsampled deeper + skip
+            self.add_module(f"dec{i}", _pair(chans[i + 1] + chans[i], chans[i]))
+        self.head = nn.Conv2d(chans[0], classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i in range(LEVELS):
+            x = getattr(self, f"enc{i}")(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        for i in reversed(range(LEVELS - 1)):
+            x = F.interpolate(x, size=skips[i].shape[2:], mode="bilinear", align_corners=False)
+            x = getattr(self, f"dec{i}")(torch.cat([x, skips[i]], 1))
+        return self.head(x)
+
+
+def _detect(sd) -> bool:
+    return "head.weight" in sd and "enc0.0.weight" in sd and "dec0.0.weight" in sd and "enc3.0.weight" in sd
+
+
+def _build(sd) -> tuple[nn.Module, dict[str, Any]]:
+    classes = int(sd["head.weight"].shape[0])
+    width = int(sd["enc0.0.weight"].shape[0])
+    return FacadeSegNet(classes, width), {"classes": classes, "width": width}
+
+
+SEGNET_SPEC = register_arch(ArchSpec(
+    name="facades-segnet", task=Task.SYNTHESIZE, detect=_detect, build=_build,
+    required_keys=("enc0.0.weight", "enc3.0.weight", "dec0.0.weight", "head.weight"),
+))
+
+
+def to_input(photo: np.ndarray, side: int = WORK_SIDE) -> tuple[torch.Tensor, tuple[int, int]]:
+    """float32 H x W x 3 [0, 1] -> (1 x 3 x h x w in [-1, 1], with the longer side = ``side``,
+    both multiples of 8; the original (H, W))."""
+    import cv2
+
+    h, w = photo.shape[:2]
+    scale = side / max(h, w)
+    th, tw = max(8, int(round(h * scale / 8)) * 8), max(8, int(round(w * scale / 8)) * 8)
+    small = cv2.resize(np.ascontiguousarray(photo, np.float32), (tw, th), interpolation=cv2.INTER_AREA)
+    x = torch.from_numpy(small.transpose(2, 0, 1).copy())[None] * 2.0 - 1.0
+    return x, (h, w)
+
+
+def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (logits upsampled bilinearly,
+    then argmax: the boundaries follow the photo at full resolution)."""
+    x, (h, w) = to_input(photo)
+    net = net.eval()
+    with torch.inference_mode():
+        logits = net(x.to(device))
+        logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+    return logits.argmax(1)[0].to("cpu", torch.int32).numpy()
+
+
+class Segmenter:
+    """The installed segmentation model (lazy load; ``available()`` says whether its file exists)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._net: FacadeSegNet | None = None
+
+    def net(self) -> FacadeSegNet:
+        if self._net is None:
+            from ..weights import load_model
+
+            self._net = load_model(self.path, arch_name="facades-segnet").module  # type: ignore[assignment]
+        return self._net  # type: ignore[return-value]
+
+    def __call__(self, photo: np.ndarray) -> tuple[np.ndarray, float]:
+        started = time.perf_counter()
+        labels = segment_photo(self.net(), photo)
+        return labels, time.perf_counter() - started

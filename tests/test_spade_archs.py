@@ -1,0 +1,138 @@
+"""SPADE networks: official key names and shapes, detection, hyper-parameters from shapes, strict load."""
+
+import pytest
+import torch
+
+from engines.spade.archs import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SpadeConfig,
+                                 infer_config, with_overrides)
+from engines.spade.labels import CONVENTIONS
+from engines.weights import WeightsError, detect_arch, load_model
+
+OFFICIAL = {  # dataset -> semantic_nc of the released generators (ngf 64, normal, spectral sync-BN)
+    "ade20k": 151, "cocostuff": 184, "cityscapes": 36,
+}
+
+
+def official_shapes(semantic_nc: int) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of an official generator, built on the meta device (no memory, no time)."""
+    with torch.device("meta"):
+        net = SPADEGenerator(SpadeConfig(semantic_nc=semantic_nc))
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}, net.state_dict()
+
+
+@pytest.mark.parametrize("dataset", list(OFFICIAL))
+def test_official_generator_shapes_and_key_names(dataset):
+    snc = OFFICIAL[dataset]
+    assert CONVENTIONS[dataset].semantic_nc == snc
+    shapes, sd = official_shapes(snc)
+    assert shapes["fc.weight"] == (1024, snc, 3, 3)
+    assert shapes["head_0.conv_0.weight_orig"] == (1024, 1024, 3, 3)
+    assert shapes["head_0.conv_0.weight_u"] == (1024,) and shapes["head_0.conv_0.weight_v"] == (1024 * 9,)
+    assert shapes["G_middle_1.conv_1.weight_orig"] == (1024, 1024, 3, 3)
+    assert shapes["up_0.conv_s.weight_orig"] == (512, 1024, 1, 1) and "up_0.conv_s.bias" not in shapes
+    assert "head_0.conv_s.weight_orig" not in shapes  # fin == fout: identity shortcut
+    assert shapes["up_3.conv_1.weight_orig"] == (64, 64, 3, 3)
+    assert shapes["up_3.norm_s.mlp_shared.0.weight"] == (128, snc, 3, 3)
+    assert shapes["up_2.norm_0.mlp_gamma.weight"] == (256, 128, 3, 3)
+    assert shapes["head_0.norm_0.param_free_norm.running_mean"] == (1024,)
+    assert shapes["conv_img.weight"] == (3, 64, 3, 3)
+    assert not any(k.startswith("up_4") for k in shapes)
+    # spectral norm only on the residual convs, never inside SPADE's mlps
+    assert not any("mlp" in k and k.endswith("weight_orig") for k in shapes)
+    assert detect_arch(sd).name == "spade"
+    cfg = infer_config(sd)
+    assert (cfg.semantic_nc, cfg.ngf, cfg.num_up, cfg.use_vae, cfg.norm, cfg.spectral) == (snc, 64, "normal", False, "batch", True)
+
+
+def test_official_parameter_count_ade20k():
+    shapes, _ = official_shapes(151)
+    params = sum(torch.Size(s).numel() for k, s in shapes.items()
+                 if not k.endswith(("running_mean", "running_var", "num_batches_tracked", "weight_u", "weight_v")))
+    assert params == 96_492_483  # ~96.5 M, the size of the released ADE20K generator
+
+
+@pytest.mark.parametrize("dataset", list(OFFICIAL))
+def test_official_layout_loads_unchanged_at_small_width(dataset, tmp_path):
+    """The official key set (label channels of the dataset) saved as a plain .pth loads strictly."""
+    net = SPADEGenerator(SpadeConfig(semantic_nc=OFFICIAL[dataset], ngf=4))
+    path = tmp_path / "latest_net_G.pth"
+    torch.save(net.state_dict(), path)
+    loaded = load_model(path, task="synthesize")
+    assert loaded.arch.name == "spade"
+    assert loaded.hparams["semantic_nc"] == OFFICIAL[dataset] and loaded.hparams["ngf"] == 4
+    for k, v in net.state_dict().items():
+        assert torch.equal(loaded.module.state_dict()[k], v), k
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", list(OFFICIAL))
+def test_official_full_size_loads_unchanged(dataset):
+    torch.set_num_threads(1)
+    net = SPADEGenerator(SpadeConfig(semantic_nc=OFFICIAL[dataset]))
+    loaded = load_model(net.state_dict())
+    assert loaded.hparams["ngf"] == 64
+    x = torch.zeros(1, OFFICIAL[dataset], 256, 256)
+    x[:, 0] = 1
+    with torch.no_grad():
+        assert loaded.module(x).shape == (1, 3, 256, 256)
+
+
+def test_old_checkpoint_without_weight_v_is_completed():
+    net = SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4))
+    sd = {k: v for k, v in net.state_dict().items() if not k.endswith("weight_v")}
+    loaded = load_model(sd)
+    v = loaded.module.state_dict()["head_0.conv_0.weight_v"]
+    assert torch.isclose(v.norm(), torch.tensor(1.0), atol=1e-4)
+
+
+def test_missing_key_is_named():
+    net = SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4))
+    sd = net.state_dict()
+    del sd["up_1.conv_1.bias"]
+    with pytest.raises(WeightsError, match="up_1.conv_1.bias"):
+        load_model(sd)
+
+
+def test_most_vae_aspect2_and_instance_norm_are_read_off_shapes():
+    cfg = SpadeConfig(semantic_nc=36, ngf=4, num_up="most", use_vae=True, start_hw=(2, 4), norm="instance",
+                      spade_hidden=8, spectral=False, encoder_layers=6)
+    net = SPADEGenerator(cfg)
+    got = infer_config(net.state_dict())
+    assert got == cfg
+    loaded = load_model(net.state_dict())
+    seg = torch.zeros(1, 36, 256, 512)
+    with torch.no_grad():
+        out = loaded.module(seg, torch.zeros(1, 256))
+    assert out.shape == (1, 3, 2 * 128, 4 * 128)  # the fc grid times 2**7
+    assert float(out.abs().max()) <= 1.0
+
+
+def test_more_is_taken_from_the_card_only_where_shapes_allow():
+    cfg = infer_config(SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4)).state_dict())
+    assert with_overrides(cfg, {"num_upsampling_layers": "more"}).multiple == 64
+    with pytest.raises(WeightsError):
+        with_overrides(cfg, {"num_upsampling_layers": "most"})
+
+
+def test_forward_contract_and_size_multiple():
+    net = SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4)).eval()
+    seg = torch.zeros(1, 12, 64, 96)
+    seg[:, 3] = 1
+    with torch.no_grad():
+        y = net(seg)
+    assert y.shape == (1, 3, 64, 96) and float(y.abs().max()) <= 1.0
+    with pytest.raises(ValueError, match="multiple of 32"):
+        net(torch.zeros(1, 12, 40, 64))
+
+
+def test_encoder_and_discriminator_shapes():
+    enc = ConvEncoder(ndf=4, n_layers=6)
+    keys = enc.state_dict().keys()
+    assert "layer1.0.weight_orig" in keys and "layer6.0.weight_u" in keys and "layer1.0.bias" not in keys
+    mu, logvar = enc(torch.rand(2, 3, 100, 80) * 2 - 1)
+    assert mu.shape == logvar.shape == (2, 256)
+    assert enc.state_dict()["fc_mu.weight"].shape == (256, 4 * 8 * 4 * 4)
+    d = MultiscaleDiscriminator(12 + 3, ndf=4, n_layers=4, num_d=2)
+    out = d(torch.rand(1, 15, 64, 64))
+    assert len(out) == 2 and len(out[0]) == 5 and out[0][-1].shape[1] == 1
+    assert "discriminator_1.model1.0.0.weight_orig" in d.state_dict()
