@@ -55,6 +55,12 @@ def _pixmap(rgba: np.ndarray | None, edge: int = THUMB) -> QPixmap:
     return tile
 
 
+def short_reason(message: str, limit: int = 34) -> str:
+    """The reason part of "Cannot open a.png: the file is empty", cut to fit under a thumbnail."""
+    reason = message.split(": ", 1)[1] if ": " in message else message
+    return reason if len(reason) <= limit else reason[: limit - 1].rstrip() + "…"
+
+
 def before_after_icon(before: np.ndarray | None, after: np.ndarray | None) -> QIcon:
     pair = QPixmap(THUMB * 2 + 4, THUMB)
     pair.fill(Qt.GlobalColor.transparent)
@@ -194,7 +200,7 @@ class BatchDialog(QDialog):
         self.gallery.setObjectName("batch_gallery")
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(THUMB * 2 + 4, THUMB))
-        self.gallery.setGridSize(QSize(THUMB * 2 + 24, THUMB + 40))
+        self.gallery.setGridSize(QSize(THUMB * 2 + 24, THUMB + 44))
         self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.setWordWrap(True)
@@ -354,7 +360,7 @@ class BatchDialog(QDialog):
             item.setData(REL_ROLE, ev.rel)
             self.gallery.addItem(item)
         failed = ev.kind == "failed"
-        item.setText(ev.rel)
+        item.setText(f"{ev.rel}\n{short_reason(ev.message)}" if failed else ev.rel)
         item.setData(OUTPUT_ROLE, None if failed else str(ev.output))
         item.setForeground(QBrush(QColor("#c0392b")) if failed else QBrush())
         tip = f"{ev.rel}\n{ev.message}" if failed else f"{ev.rel}\n→ {ev.output}"

@@ -20,10 +20,11 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget,
+    QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from engines.colorize import lab
+from engines.colorize.engine import PREVIEW_SIDE
 from engines.core import EngineError, Result, Task, registry
 
 from .colorize_adapter import build_colorize, mix_images
@@ -33,7 +34,6 @@ from .docks.swatches import SwatchGrid
 from .document import Document
 from .jobs import Job
 
-PREVIEW_SIDE = 256  # the live preview colorizes the photo scaled to this longer side
 PREVIEW_DELAY_MS = 60  # coalesce a burst of edits into one preview
 IDLE_FULL_MS = 700  # no edit for this long after a preview: run the full-resolution pass
 SUGGESTIONS = 8
@@ -83,7 +83,13 @@ class ColorizeSection(QGroupBox):
         gamut_row.addWidget(self.gamut)
         gamut_row.addStretch(1)
         form.addRow("Gamut", gamut_row)
-        form.addRow("Suggested", self.suggestions)
+        self.no_suggestions = QLabel("Select a hint to see suggested colours")
+        self.no_suggestions.setStyleSheet("color: palette(mid);")
+        suggest_box = QVBoxLayout()
+        suggest_box.setContentsMargins(0, 0, 0, 0)
+        suggest_box.addWidget(self.suggestions)
+        suggest_box.addWidget(self.no_suggestions)
+        form.addRow("Suggested", suggest_box)
         form.addRow(self.apply_button)
         form.addRow(self.status)
 
@@ -122,7 +128,7 @@ class ColorizeSection(QGroupBox):
         self._shown = None
         self._previewed_key = None
         self._selection = None
-        self.suggestions.set_colors([])
+        self._set_suggestions([], "Select a hint to see suggested colours")
         if doc is None or not lab.is_grey(doc.image):
             return False
         self.status.setText("Greyscale photo: automatic colours shown. Place hints (H) to guide them.")
@@ -248,10 +254,14 @@ class ColorizeSection(QGroupBox):
         key = None if hint is None else (id(doc), hint, tuple(doc.hints))
         if key == self._selection:
             return
+        moved = key is not None and self._selection is not None and key[0] == self._selection[0] \
+            and key[1].id == self._selection[1].id
         self._selection = key
+        if moved and self.live.isChecked():
+            self._preview_timer.start()  # a hint being dragged: follow it live (latest wins)
         if hint is None:
             self.gamut.set_marker(None)
-            self.suggestions.set_colors([])
+            self._set_suggestions([], "Select a hint to see suggested colours")
             return
         x = min(doc.width - 1, max(0, int(hint.x)))
         y = min(doc.height - 1, max(0, int(hint.y)))
@@ -262,19 +272,25 @@ class ColorizeSection(QGroupBox):
         # without the hint itself: what would the network pick here on its own?
         self._submit("suggest", {"max_side": PREVIEW_SIDE, "exclude": hint.id})
 
+    def _set_suggestions(self, colours: list[QColor], empty_text: str = "") -> None:
+        self.suggestions.set_colors(colours)
+        self.no_suggestions.setText(empty_text)
+        self.no_suggestions.setVisible(not colours)
+
     def _show_suggestions(self, doc: Document, result: Result) -> None:
         from engines.colorize.suggest import suggestions_from_logits
 
         hint = self._selected(doc)
         logits = result.extras.get("class_logits")
         if hint is None or logits is None:
-            self.suggestions.set_colors([])
+            self._set_suggestions([], "This model has no colour-class head" if hint is not None else
+                                  "Select a hint to see suggested colours")
             return
         x = min(doc.width - 1, max(0, int(hint.x)))
         y = min(doc.height - 1, max(0, int(hint.y)))
         L = float(lab.rgb_to_lab(doc.image[y : y + 1, x : x + 1])[0, 0, 0])
         found = suggestions_from_logits(logits, L, hint.x / doc.width, hint.y / doc.height, SUGGESTIONS)
-        self.suggestions.set_colors([QColor.fromRgbF(*s.rgb) for s in found])
+        self._set_suggestions([QColor.fromRgbF(*s.rgb) for s in found])
         for button, s in zip(self.suggestions.buttons(), found):
             button.setToolTip(f"{s.probability:.0%} likely here (a {s.ab[0]:.0f}, b {s.ab[1]:.0f})")
 

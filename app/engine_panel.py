@@ -6,8 +6,8 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDockWidget, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+    QScrollArea, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from engines.core import Task, registry
@@ -70,7 +70,12 @@ class EnginesDock(QDockWidget):
         self.synth = SynthesisSection(controller)  # its own file: app/synth_panel.py
         layout.addWidget(self.synth)
         layout.addStretch(1)
-        self.setWidget(body)
+        scroll = QScrollArea()  # four sections are taller than most screens
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self._add_missing_model_hints()
         # live preview: a stroke ends -> wait a moment -> run (latest wins in the worker)
         self._preview_timer = QTimer(self)

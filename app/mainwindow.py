@@ -123,6 +123,8 @@ class MainWindow(QMainWindow):
             ActionSpec("show_labels", "Show &labels", V, self._show_layer("labels"), checkable=True),
             ActionSpec("upscale", "&Upscale", T, self.engines_dock.run_upscale, "Ctrl+U"),
             ActionSpec("fill", "&Fill mask", T, self.engines_dock.run_inpaint, "Ctrl+F"),
+            ActionSpec("colorize", "C&olorize", T, self.engines_dock.colorize.apply, "Ctrl+K",
+                       tip="Colorize from the hint points at full resolution (one undo step)"),
             ActionSpec("cancel_job", "&Cancel job", T, self.runner.cancel_all, separator_before=True),
             ActionSpec("models", "&Models…", T, self.open_models_dialog, separator_before=True,
                        tip="Download, import, verify or remove models"),

@@ -31,10 +31,10 @@ from .jobs import Job
 
 THUMB = 84  # px, candidate thumbnails
 SEED_MAX = 2**31 - 1
-NO_MODEL = ("No synthesis model installed. Train the facades model with “ganstudio train spade” "
-            "and export it with --export into the models folder, or install an official SPADE "
-            "generator (ADE20K, COCO-Stuff, Cityscapes) with a model card. Label maps can be "
-            "painted, loaded and saved meanwhile.")
+NO_MODEL = ("No synthesis model installed. Train the facades model (“ganstudio train spade”, then "
+            "--export into the models folder), or import an official SPADE generator (ADE20K, "
+            "COCO-Stuff, Cityscapes) with Engines ▸ Models…. Label maps can be painted, loaded and "
+            "saved meanwhile.")
 NO_SEGMENTER = ("Needs the facades segmentation model: train it with “ganstudio train segment” "
                 "and export it with --export.")
 ID_FILTER = "Label ids, grey PNG (*.png)"
@@ -79,6 +79,7 @@ class SynthesisSection(QGroupBox):
         self._build()
         controller.runner.finished.connect(self._on_job_finished)
         controller.runner.failed.connect(self._on_job_failed)
+        controller.runner.cancelled.connect(self._on_job_cancelled)
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(300)
@@ -127,7 +128,8 @@ class SynthesisSection(QGroupBox):
         self.count = QSpinBox()
         self.count.setRange(2, 8)
         self.count.setValue(4)
-        self.count.setToolTip("How many seeds the gallery tries")
+        self.count.setSuffix(" seeds")
+        self.count.setToolTip("How many seeds the gallery tries (seed, seed + 1, ...)")
         self.candidates_button = QPushButton("Candidates")
         self.candidates_button.setToolTip("Synthesize from several seeds; click one to preview it, then Apply")
         self.candidates_button.clicked.connect(self.candidates)
@@ -138,6 +140,8 @@ class SynthesisSection(QGroupBox):
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.setFixedHeight(THUMB + 30)
         self.gallery.itemClicked.connect(self._candidate_chosen)
+        self.gallery.hide()  # shown once candidates arrive
+        self.style_thumb.hide()  # shown once an example photo is chosen
 
         form.addRow(self.status)
         form.addRow("Model", self.model)
@@ -196,8 +200,13 @@ class SynthesisSection(QGroupBox):
         for w in (self.model, self.generate_button, self.apply_button, self.candidates_button, self.live,
                   self.seed, self.dice, self.style, self.style_current, self.style_file, self.count):
             w.setEnabled(have)
+        # the empty-state message is the important part then: normal text colour, not the muted one
+        self.status.setStyleSheet("color: palette(window-text);" if not have else "color: palette(mid);")
         if not have:
+            from engines.paths import user_data_dir
+
             self.status.setText(NO_MODEL)
+            self.status.setToolTip(f"Models folder: {user_data_dir() / 'models' / 'synthesize'}")
             return
         info = next((i for i in registry.infos(Task.SYNTHESIZE) if i.id == self.model_id()), None)
         palette = self.model_palette()
@@ -211,6 +220,8 @@ class SynthesisSection(QGroupBox):
 
     # ------------------------------------------------------------------ options
     def options(self) -> dict:
+        if self.style.currentData() == "photo" and self._style is None:
+            self.take_style_from_document()  # "example photo" with none chosen: the photo being edited
         style = self._style if self.style.currentData() == "photo" else None
         return {"seed": self.seed.value(), "style": style}
 
@@ -221,7 +232,9 @@ class SynthesisSection(QGroupBox):
         self._style = None if image is None else np.ascontiguousarray(image, np.float32)
         if image is None:
             self.style_thumb.clear()
+            self.style_thumb.hide()
             return
+        self.style_thumb.show()
         self.style_thumb.setPixmap(_thumbnail(image).pixmap(36, 36))
         self.style.setCurrentIndex(self.style.findData("photo"))
 
@@ -280,6 +293,7 @@ class SynthesisSection(QGroupBox):
             self.controller.error.emit(str(exc))
             return []
         self.gallery.clear()
+        self.gallery.show()
         for job_id in list(self._candidate_jobs):
             self.controller.runner.cancel(job_id)
         self._candidate_jobs.clear()
@@ -324,6 +338,11 @@ class SynthesisSection(QGroupBox):
             if cmd is not None:
                 self.controller.undo.push(cmd)
             self.controller.message.emit(f"Segment photo: done in {result.seconds:.2f} s")
+
+    def _on_job_cancelled(self, job_id: int) -> None:
+        self._candidate_jobs.pop(job_id, None)
+        if job_id == self._segment_job:
+            self._segment_job = None
 
     def _on_job_failed(self, job_id: int, message: str) -> None:
         if job_id == self._segment_job or job_id in self._candidate_jobs:

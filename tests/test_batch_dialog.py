@@ -73,7 +73,8 @@ def test_run_fills_progress_and_the_review_gallery(qtbot, dialog, tmp_path):
     assert not d.settings_box.isEnabled() and d.cancel.isEnabled()  # running: settings locked
     _wait_done(qtbot, d)
     assert d.overall_bar.value() == 5 and d.overall_bar.maximum() == 5
-    assert _texts(d) == ["broken.png", "p00.png", "p01.png", "p02.png", "p03.png"]
+    assert _texts(d) == ["broken.png\nnot an image file, or a format th…", "p00.png", "p01.png",
+                         "p02.png", "p03.png"]
     assert "1 failed" in d.overall_label.text()
     bad = d.gallery.item(0)
     assert "Cannot open broken.png" in bad.toolTip()
@@ -175,3 +176,30 @@ def test_main_window_file_batch_opens_the_dialog_and_results_open_in_the_editor(
     assert (win.canvas.doc.width, win.canvas.doc.height) == (80, 60)
     win.undo.setClean()
     win.close()
+
+
+def test_read_only_output_folder_is_shown(dialog, tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    d = dialog
+    _photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    if os.geteuid() != 0:
+        os.chmod(out, 0o555)
+    else:  # root ignores the mode bits: fail file creation there as the kernel would for a user
+        real = tempfile.mkstemp
+
+        def mkstemp(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir).resolve() == out.resolve():
+                raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+            return real(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    try:
+        assert not d.start_run()
+    finally:
+        os.chmod(out, 0o755)
+    assert "cannot write to the output folder" in d.overall_label.text()
+    assert d.worker is None and d.start.isEnabled()

@@ -71,6 +71,22 @@ def test_sixteen_bits_and_alpha_kept_where_the_format_allows(tmp_path):
     assert "saved as 8-bit" in rec and "flattened onto white" in rec  # said, not silent
 
 
+def test_weights_file_and_sha256_of_engines(tmp_path):
+    from types import SimpleNamespace
+
+    from engines.batch.metadata import weights_sha256
+
+    w2, w4 = tmp_path / "x2.safetensors", tmp_path / "x4.safetensors"
+    w2.write_bytes(b"two")
+    w4.write_bytes(b"four")
+    plain = SimpleNamespace(path=w4)
+    by_scale = SimpleNamespace(engine_for=lambda s: SimpleNamespace(path=w2 if s == 2 else w4))
+    assert weights_file(plain, {}) == w4 and weights_file(by_scale, {"scale": 2}) == w2
+    assert weights_sha256(by_scale, {"scale": 4}) == hashlib.sha256(b"four").hexdigest()
+    assert weights_sha256(SimpleNamespace(), {}) == ""  # classical: no weights
+
+
+@pytest.mark.slow  # loads torch and the bundled network (seconds on a busy 2-core machine)
 def test_default_sr_model_records_its_weights_sha256(tmp_path):
     import torch
 

@@ -55,7 +55,7 @@ def test_full_width_eccv16_has_the_official_keys_and_is_detected():
     assert loaded.arch.name == "eccv16" and loaded.hparams["width"] == 1.0
 
 
-@pytest.mark.parametrize("width", [0.125, 0.25])
+@pytest.mark.parametrize("width", [0.125])
 def test_reduced_width_round_trips_through_safetensors(tmp_path, width):
     torch.manual_seed(0)
     net = SIGGRAPHGenerator(width).eval()

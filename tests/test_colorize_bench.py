@@ -50,6 +50,7 @@ def test_cli_writes_json_and_plot(tmp_path):
     assert main(["bench", "colorize", "--data", str(tmp_path / "nope")]) == 2
 
 
+@pytest.mark.slow  # about 10 s on a busy 2-core machine (three short training runs)
 def test_train_smoke_resume_and_export(tmp_path):
     pytest.importorskip("torch")
     root = tmp_path / "data"

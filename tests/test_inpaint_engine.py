@@ -162,3 +162,16 @@ def test_cards_register_pconv_ids_and_default(tiny_weights, tmp_path):
         registry._ENGINES.pop((Task.INPAINT, "pconv-tiny"), None)
         registry._INSTANCES.pop((Task.INPAINT, "pconv-tiny"), None)
     assert model_id_for("pconv-x") == "pconv-x" and model_id_for("x") == "pconv-x"
+
+
+def test_flip_average_is_the_mean_of_both_predictions(tiny_weights):
+    info = EngineInfo(id="pconv-tiny", task=Task.INPAINT, title="tiny", license="test",
+                      inputs=(Input.IMAGE, Input.MASK), uses_torch=True)
+    plain, flipped = PConvEngine(info, tiny_weights), PConvEngine(info, tiny_weights, flip_average=True)
+    rng = np.random.default_rng(5)
+    image = rng.random((32, 48, 3), dtype=np.float32)
+    fill = np.zeros((32, 48), bool)
+    fill[8:20, 10:30] = True
+    a = plain.predict(image, fill)
+    b = plain.predict(image[:, ::-1].copy(), fill[:, ::-1].copy())[:, ::-1]
+    np.testing.assert_allclose(flipped.predict(image, fill), np.clip(0.5 * (a + b), 0, 1), atol=2e-3)

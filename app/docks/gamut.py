@@ -61,6 +61,8 @@ class GamutWidget(QWidget):
         p.fillRect(self.rect(), self.palette().window())
         if self._image is not None:
             p.drawImage(0, 0, self._image)
+        p.setPen(QColor(128, 128, 128, 160))
+        p.drawRect(self.rect().adjusted(0, 0, -1, -1))  # the ab square: -110..110 on both axes
         p.setPen(QPen(QColor(128, 128, 128, 120), 1, Qt.PenStyle.DotLine))
         p.drawLine(PANEL // 2, 0, PANEL // 2, PANEL)  # a = 0
         p.drawLine(0, PANEL // 2, PANEL, PANEL // 2)  # b = 0

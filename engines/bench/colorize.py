@@ -4,8 +4,8 @@ Protocol: each photo is resized (area) to 256², the size the paper evaluates at
 count in ``COUNTS`` we draw that many random hints from the true image (uniform positions, each
 the mean colour of a 3 x 3 patch; the same hints for every model, seeded per image), colorize the
 photo's L with them, and measure PSNR on RGB (8-bit rounded, as saved PNGs) against the truth.
-Timing: a full pass on one photo at its own resolution and a preview pass at half size each
-report the median of a few runs on this machine.
+Timing: a full pass on one photo at its own resolution and a preview pass (the photo scaled to
+the editor's 256 px preview size) each report the median of a few runs on this machine.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ..core.protocol import ColorizeRequest, Engine, RunContext, Task, drive
+from ..colorize.engine import PREVIEW_SIDE
 from ..colorize.hints import random_hints_from_image
 
 COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
@@ -96,12 +97,16 @@ def run_bench(images: list[np.ndarray], models: list[str], dataset: str, counts=
 
 
 def timing(model: str, photo: np.ndarray, hints: int = 10, repeats: int = 5) -> dict[str, float]:
-    """Median seconds of a full pass at the photo's resolution and of a half-size preview pass."""
+    """Median seconds of a full pass at the photo's resolution and of an editor preview pass."""
     engine = resolve_engine(model)
     ctx = RunContext()
     hs = tuple(random_hints_from_image(np.random.default_rng(1), photo, hints, HINT_PATCH))
-    small = cv2.resize(photo, (photo.shape[1] // 2, photo.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    small_hints = tuple(type(h)(h.x / 2, h.y / 2, h.rgb, 1) for h in hs)
+    # the editor's live preview: the photo scaled to PREVIEW_SIDE on its longer side
+    f = min(1.0, PREVIEW_SIDE / max(photo.shape[:2]))
+    small = cv2.resize(photo, (max(8, round(photo.shape[1] * f)), max(8, round(photo.shape[0] * f))),
+                       interpolation=cv2.INTER_AREA)
+    small_hints = tuple(type(h)(min(h.x * f, small.shape[1] - 1), min(h.y * f, small.shape[0] - 1), h.rgb, 1)
+                        for h in hs)
     drive(engine.run(ColorizeRequest(image=photo, hints=hs), ctx))  # warm-up (loads weights)
 
     def median(img, hh) -> float:

@@ -17,7 +17,6 @@ import numpy as np
 from ..classical import check_image
 from ..core.protocol import ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task
 from ..core.registry import register
-from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
 
 LAMBDA = 2.0  # a lightness step of 50 (of 100) costs as much as a full image width
@@ -29,17 +28,18 @@ def spread_hints(L_net: np.ndarray, hints: Sequence[Hint], image_hw: tuple[int, 
     ab = np.zeros((s, s, 2), np.float32)
     if not hints:
         return ab
-    hab, _ = hints_to_planes(hints, image_hw, (s, s))
     H, W = image_hw
+    rgb = np.clip(np.array([h.rgb for h in hints], np.float32).reshape(-1, 1, 3), 0.0, 1.0)
+    hint_ab = rgb_to_lab(rgb)[:, 0, 1:]
     ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
     best = np.full((s, s), np.inf, np.float32)
-    for hint in hints:
+    for hint, value in zip(hints, hint_ab):
         hx = min(s - 1, max(0, int((hint.x + 0.5) * s / W)))
         hy = min(s - 1, max(0, int((hint.y + 0.5) * s / H)))
         cost = np.hypot(xs - hx, ys - hy) / s + LAMBDA * np.abs(L_net - L_net[hy, hx]) / 100.0
         closer = cost < best
         best[closer] = cost[closer]
-        ab[closer] = hab[:, hy, hx]
+        ab[closer] = value
     return ab
 
 

@@ -33,6 +33,7 @@ from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
 
 log = logging.getLogger(__name__)
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
+PREVIEW_SIDE = 256  # the editor's live preview colorizes the photo scaled to this longer side
 
 
 def check_hints(hints: Sequence[Hint], h: int, w: int) -> tuple[Hint, ...]:

@@ -56,9 +56,11 @@ def from_network(pred: np.ndarray) -> np.ndarray:
 class PConvEngine:
     """Inpaint with a PConv U-Net loaded from ``path`` (architecture detected, strict load, lazy)."""
 
-    def __init__(self, info: EngineInfo, path: Path) -> None:
+    def __init__(self, info: EngineInfo, path: Path, flip_average: bool = False) -> None:
         self.info = info
         self.path = Path(path)
+        # average the prediction with that of the mirrored input (test-time augmentation: 2x the time)
+        self.flip_average = flip_average
         self._loaded = None
 
     def model(self):
@@ -89,6 +91,8 @@ class PConvEngine:
             xt, mt = xt.to(device), mt.to(device)
         with torch.inference_mode():
             y = module(xt, mt)
+            if self.flip_average:
+                y = 0.5 * (y + module(xt.flip(-1), mt.flip(-1)).flip(-1))
         return from_network(y[0].float().permute(1, 2, 0).cpu().numpy())
 
     def run(self, request: InpaintRequest, ctx: RunContext) -> RunGenerator:
@@ -173,11 +177,12 @@ def register_models(folders: list[Path] | None = None) -> list[str]:
     for data, weights, bundled in inpaint_cards(folders):
         mid = model_id_for(str(data["id"]))
         info = _card_info(data, mid)
-        register(info, lambda info=info, path=weights: PConvEngine(info, path))
+        flip = bool(data.get("flip_average", False))
+        register(info, lambda info=info, path=weights, flip=flip: PConvEngine(info, path, flip))
         ids.append(mid)
         if data.get("default") and bundled:
             dinfo = _card_info(data, "default", alias_of=mid)
-            register(dinfo, lambda info=dinfo, path=weights: PConvEngine(info, path))
+            register(dinfo, lambda info=dinfo, path=weights, flip=flip: PConvEngine(info, path, flip))
             ids.append("default")
     return ids
 

@@ -235,6 +235,10 @@ class SPADEGenerator(nn.Module):
     def multiple(self) -> int:
         return self.cfg.multiple
 
+    @property
+    def size_multiple(self) -> int:  # the name the models manager reads for its cards
+        return self.cfg.multiple
+
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         """Output H x W for an ``h x w`` label map."""
         if self.cfg.use_vae:

@@ -13,7 +13,7 @@ def add_train_parsers(tsub) -> None:
     _common(t, "runs/spade")
     t.add_argument("--crop", type=int, default=256, help="training crop (CPU: 128 to save time)")
     t.add_argument("--load", type=int, default=0, help="resize before cropping (default crop * 286/256)")
-    t.add_argument("--ngf", type=int, default=16, help="generator width (official 64; 16 fits 20 MB fp16)")
+    t.add_argument("--ngf", type=int, default=12, help="generator width (official 64; 12 fits 20 MB fp16)")
     t.add_argument("--hidden", type=int, default=64, help="SPADE mlp width (official 128)")
     t.add_argument("--ndf", type=int, default=32, help="discriminator width (official 64)")
     t.add_argument("--batch", type=int, default=4)
@@ -74,8 +74,12 @@ def train_main(args: argparse.Namespace) -> int:
         loop = tr.train_spade(cfg)
     else:
         loop = tr.train_segment(tr.SegmentTrainConfig(width=args.width, **common))
-    for info in loop:
-        _print(info)
+    try:
+        for info in loop:
+            _print(info)
+    except (ValueError, FileNotFoundError) as exc:  # a foreign --out checkpoint, missing data
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

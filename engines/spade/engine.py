@@ -65,13 +65,22 @@ class SpadeCard:
 def _read_card(path: Path, bundled: bool) -> SpadeCard | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("task") not in ("synthesize", "segment"):
+        task = str(data.get("task", ""))
+        if data.get("arch") == "facades-segnet":  # imported by the models manager under "synthesize"
+            task = "segment"
+        if task not in ("synthesize", "segment"):
             return None
+        convention = str(data.get("convention", ""))
+        palette = str(data.get("palette", "") or convention)
+        snc = (data.get("hparams") or {}).get("semantic_nc")
+        if not palette and snc:  # an imported official checkpoint: its channel count names the dataset
+            from .labels import convention_for
+
+            palette = convention_for(int(snc)).palette
         return SpadeCard(
-            id=str(data["id"]), path=path.parent / str(data["file"]), task=str(data["task"]),
+            id=str(data["id"]), path=path.parent / str(data["file"]), task=task,
             title=str(data.get("title", data["id"])), license=str(data.get("license", "unknown")),
-            description=str(data.get("description", "")), convention=str(data.get("convention", "")),
-            palette=str(data.get("palette", data.get("convention", ""))),
+            description=str(data.get("description", "")), convention=convention, palette=palette,
             default=bool(data.get("default", False)), bundled=bundled, extra=data,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -172,7 +181,8 @@ class SpadeEngine:
             if net.cfg.use_vae:
                 eps = torch.randn(1, net.cfg.z_dim, generator=gen).to(device)
                 if request.style_image is not None and hasattr(net, "encoder"):
-                    mu, logvar = net.encode(_image_to_tensor(request.style_image).to(device))
+                    side = net.encoder.input_size
+                    mu, logvar = net.encode(_image_to_tensor(request.style_image, side).to(device))
                     z, style = mu + torch.exp(0.5 * logvar) * eps, True
                 else:
                     z = eps
@@ -189,12 +199,16 @@ class SpadeEngine:
         return Result(image=out, seconds=time.perf_counter() - started, extras=extras)
 
 
-def _image_to_tensor(image: np.ndarray):
+def _image_to_tensor(image: np.ndarray, side: int):
+    """float32 H x W x 3 [0, 1] -> 1 x 3 x side x side in [-1, 1] (area resize: no aliasing from a
+    large photo, which the encoder's own bilinear resize would give)."""
     import torch
 
     img = np.asarray(image, np.float32)
-    if img.ndim != 3 or img.shape[2] != 3:
+    if img.ndim != 3 or img.shape[2] != 3 or img.size == 0:
         raise EngineError(f"the style photo must be H x W x 3 RGB, got shape {img.shape}")
+    interp = cv2.INTER_AREA if min(img.shape[:2]) > side else cv2.INTER_CUBIC
+    img = np.clip(cv2.resize(np.ascontiguousarray(img), (side, side), interpolation=interp), 0.0, 1.0)
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None] * 2.0 - 1.0
 
 

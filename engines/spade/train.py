@@ -44,7 +44,7 @@ class SpadeTrainConfig:
     out: str
     crop: int = 256
     load: int = 286  # resize to this, then random-crop `crop` (pix2pix facades: 286 -> 256)
-    ngf: int = 16
+    ngf: int = 12  # 12: fp16 file 18 MB (<= 20 MB budget) and ~0.9 s per 256² on one CPU core
     spade_hidden: int = 64  # official 128; 64 keeps the fp16 file under 20 MB and CPU time down
     ndf: int = 32
     num_d: int = 2
@@ -218,11 +218,14 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
     step, elapsed = 0, 0.0
     ckpt = out / "last.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        netg.load_state_dict(state["g"])
-        netd.load_state_dict(state["d"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
+        state = _resume_state(ckpt, device, ("g", "d", "opt_g", "opt_d"), "train spade")
+        try:
+            netg.load_state_dict(state["g"])
+            netd.load_state_dict(state["d"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(_mismatch(ckpt, exc)) from None
         step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     rng = np.random.default_rng(cfg.seed + step)
@@ -289,6 +292,22 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
     yield info
 
 
+def _resume_state(ckpt: Path, device, keys: tuple[str, ...], command: str) -> dict:
+    """The checkpoint to resume from; ValueError (not a crash) when it is another run's kind."""
+    import torch
+
+    state = torch.load(ckpt, map_location=device, weights_only=True)
+    if not isinstance(state, dict) or not all(k in state for k in keys):
+        raise ValueError(f"{ckpt} is not a '{command}' checkpoint; use another --out")
+    return state
+
+
+def _mismatch(ckpt: Path, exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0][:200]
+    return (f"{ckpt} was trained with other settings ({first}); resume with the same width/crop "
+            "options or use another --out")
+
+
 def _log_info(out, step, progress, t_start, t_log, logs, ambiguous=None) -> dict[str, Any]:
     now = time.perf_counter()
     info: dict[str, Any] = {"step": step, "progress": round(progress, 4), "elapsed_s": round(now - t_start, 1),
@@ -331,9 +350,12 @@ def train_segment(cfg: SegmentTrainConfig, cancel: CancelToken | None = None,
     step, elapsed = 0, 0.0
     ckpt = out / "last.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
+        state = _resume_state(ckpt, device, ("net", "opt"), "train segment")
+        try:
+            net.load_state_dict(state["net"])
+            opt.load_state_dict(state["opt"])
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(_mismatch(ckpt, exc)) from None
         step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     rng = np.random.default_rng(cfg.seed + step)
@@ -409,7 +431,9 @@ def _write_card(dest: Path, task: str, step: int, elapsed: float, extra: dict[st
     cfg_file = Path(run_dir) / "config.json"
     stem = Path(dest).stem
     base = {
-        "id": stem, "file": Path(dest).name, "task": task, "convention": "facades", "palette": "facades",
+        # both are "synthesize" models for the models manager; the engine tells them apart by arch
+        "id": stem, "file": Path(dest).name, "task": "synthesize",
+        "arch": "spade" if task == "synthesize" else "facades-segnet", "convention": "facades", "palette": "facades",
         "license": "weights: trained by GAN Studio on CMP Facades train (research use, Tylecek & Sara 2013)",
         "steps": step, "train_seconds": round(elapsed, 1),
     }
@@ -425,4 +449,33 @@ def _write_card(dest: Path, task: str, step: int, elapsed: float, extra: dict[st
         config = json.loads(cfg_file.read_text())
         base["train_config"] = config
     base.update(extra or {})
+    base["card"] = Path(dest).with_suffix(".md").name
     atomic_write_bytes(Path(dest).with_suffix(".json"), (json.dumps(base, indent=2) + "\n").encode())
+    atomic_write_bytes(Path(dest).with_suffix(".md"), model_card_md(base).encode())
+
+
+def model_card_md(card: dict[str, Any]) -> str:
+    """The human-readable card: what data, what command, what is missing. Figures come from
+    ``ganstudio bench spade`` and are added by whoever runs it (never invented here)."""
+    cfg = card.get("train_config", {})
+    flags = " ".join(f"--{k} {v}" for k, v in (("crop", cfg.get("crop")), ("ngf", cfg.get("ngf")),
+                                                  ("hidden", cfg.get("spade_hidden")), ("batch", cfg.get("batch")),
+                                                  ("steps", cfg.get("steps"))) if v is not None)
+    command = "synthesize" if card.get("arch") == "spade" else "segment"
+    lines = [
+        f"# {card['title']}", "",
+        card.get("description", ""), "",
+        "## Data", "CMP Facades `train` (400 pix2pix pairs; labels recovered by palette snapping + a 5x5 mode "
+        "filter, ~15 % of label pixels are JPEG-blended and re-labelled). `facades/test` was never read.", "",
+        "## Command", f"`ganstudio train {'spade' if command == 'synthesize' else 'segment'} {flags}` "
+        f"then `--export {card['file']}`; {card.get('steps', '?')} steps, {card.get('train_seconds', '?')} s.", "",
+    ]
+    if command == "synthesize":
+        lines += ["## Method", "SPADE generator (Park et al. 2019) with the VAE style encoder, 2-scale PatchGAN with "
+                  "spectral norm, hinge loss, feature matching (10), KL (0.05), TTUR Adam (0, 0.9) G 1e-4 / D 4e-4.",
+                  "**No VGG perceptual loss**: it needs ImageNet VGG19 weights, which cannot be had here; "
+                  "expect less texture detail than the paper's models.", ""]
+    lines += ["## Figures", "Not measured at export time: run `ganstudio bench spade --data ../shared/data/facades/test "
+              "--json OUT` and record its table here.", "",
+              "## Licence", card.get("license", "unknown"), ""]
+    return "\n".join(lines)

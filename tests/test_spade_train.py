@@ -1,0 +1,111 @@
+"""``train spade`` / ``train segment``: a few steps on tiny tensors, resume, export + card, CLI usage."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engines.cli import main
+from engines.core.cancel import CancelToken, Cancelled
+from engines.spade import train as tr
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def tiny_pairs():
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
+    labels = rng.integers(0, 12, (3, 64, 64), dtype=np.uint8)
+    return photos, labels
+
+
+def tiny_spade(out, steps):
+    return tr.SpadeTrainConfig(data="", out=str(out), crop=64, load=72, ngf=2, spade_hidden=4, ndf=4,
+                               batch=1, steps=steps, log_every=1, save_every=100)
+
+
+def test_spade_few_steps_resume_and_export(tmp_path, tiny_pairs):
+    logs = list(tr.train_spade(tiny_spade(tmp_path / "run", 2), pairs=tiny_pairs))
+    assert logs[-1]["done"] and logs[-1]["step"] == 2
+    for key in ("g_gan", "g_fm", "d", "kld"):
+        assert np.isfinite(logs[0][key])
+    assert (tmp_path / "run" / "last.pt").is_file()
+    logs = list(tr.train_spade(tiny_spade(tmp_path / "run", 3), pairs=tiny_pairs))  # resumes at 2
+    assert [r["step"] for r in logs] == [3, 3]
+    dest = tr.export_spade(tmp_path / "run" / "last.pt", tmp_path / "w" / "spade-facades.safetensors")
+    card = json.loads((tmp_path / "w" / "spade-facades.json").read_text())
+    assert card["task"] == "synthesize" and card["palette"] == "facades" and card["steps"] == 3
+    assert "VGG" in card["description"]
+    assert "No VGG perceptual loss" in (tmp_path / "w" / "spade-facades.md").read_text()
+    from engines.weights import load_model
+
+    loaded = load_model(dest)
+    assert loaded.arch.name == "spade" and loaded.hparams["use_vae"] and loaded.hparams["encoder_layers"] == 5
+
+
+def test_spade_loop_is_cancellable(tmp_path, tiny_pairs):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        list(tr.train_spade(tiny_spade(tmp_path / "run", 5), cancel=token, pairs=tiny_pairs))
+
+
+def test_hinge_and_feature_matching_losses():
+    real = [torch.full((1, 1, 2, 2), 2.0)]
+    fake = [torch.full((1, 1, 2, 2), -2.0)]
+    assert float(tr.hinge_d(real, fake)) == 0.0  # both beyond the margin
+    assert float(tr.hinge_g(fake)) == 2.0
+    feats = [[torch.ones(1, 2, 2, 2), torch.zeros(1, 1, 2, 2)]]
+    assert float(tr.feature_matching(feats, [[torch.zeros(1, 2, 2, 2), torch.ones(1, 1, 2, 2)]])) == 1.0
+    assert float(tr.kld(torch.zeros(2, 4), torch.zeros(2, 4))) == 0.0
+
+
+def test_augment_keeps_labels_exact():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    labels = rng.integers(0, 12, (64, 64), dtype=np.uint8)
+    p, l = tr.augment(rng, photo, labels, 72, 64)
+    assert p.shape == (64, 64, 3) and l.shape == (64, 64)
+    assert set(np.unique(l)) <= set(np.unique(labels))
+
+
+def test_segment_few_steps_and_export(tmp_path, tiny_pairs):
+    cfg = tr.SegmentTrainConfig(data="", out=str(tmp_path / "seg"), crop=64, load=72, width=4, batch=2,
+                                steps=2, log_every=1)
+    logs = list(tr.train_segment(cfg, pairs=tiny_pairs))
+    assert logs[-1]["done"] and np.isfinite(logs[0]["ce"])
+    tr.export_segment(tmp_path / "seg" / "last.pt", tmp_path / "w" / "segnet.safetensors")
+    from engines.spade.engine import installed_segmenter
+
+    seg = installed_segmenter([tmp_path / "w"])
+    labels, seconds = seg(np.random.default_rng(0).random((50, 70, 3)).astype(np.float32))
+    assert labels.shape == (50, 70) and labels.dtype == np.int32 and 0 <= labels.min() and labels.max() < 12
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    assert main(["train", "spade", "--data", str(tmp_path)]) == 2
+    assert "no facades/train" in capsys.readouterr().err
+    assert main(["train", "segment", "--out", str(tmp_path / "none"), "--export", str(tmp_path / "x.safetensors")]) == 2
+    assert main(["bench", "spade"]) == 2
+    assert main(["bench", "spade", "--data", str(tmp_path)]) == 1
+    assert "no facades segmentation model installed" in capsys.readouterr().err
+
+
+def test_resume_from_a_foreign_checkpoint_is_a_clear_error(tmp_path, tiny_pairs):
+    seg = tr.SegmentTrainConfig(data="", out=str(tmp_path / "run"), crop=64, load=72, width=4, batch=1, steps=1)
+    list(tr.train_segment(seg, pairs=tiny_pairs))
+    with pytest.raises(ValueError, match="not a 'train spade' checkpoint"):
+        list(tr.train_spade(tiny_spade(tmp_path / "run", 2), pairs=tiny_pairs))
+    list(tr.train_spade(tiny_spade(tmp_path / "spade", 1), pairs=tiny_pairs))
+    wider = tiny_spade(tmp_path / "spade", 2)
+    wider.ngf = 4
+    with pytest.raises(ValueError, match="other settings"):
+        list(tr.train_spade(wider, pairs=tiny_pairs))
