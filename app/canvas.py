@@ -257,7 +257,9 @@ class Canvas(QWidget):
         self.update()
 
     def _center(self) -> None:
-        self.offset = QPointF((self.width() - self.doc.width * self.zoom) / 2, (self.height() - self.doc.height * self.zoom) / 2)
+        # whole widget pixels: at 100 % each image pixel then lands on exactly one screen pixel
+        self.offset = QPointF(round((self.width() - self.doc.width * self.zoom) / 2),
+                              round((self.height() - self.doc.height * self.zoom) / 2))
 
     def resizeEvent(self, event) -> None:
         if self._fitted and self.doc is not None:

@@ -298,7 +298,7 @@ def test_middle_button_pans(qtbot, win):
 
 
 def test_status_bar_shows_pixel_and_colour(qtbot, win):
-    qtbot.mouseMove(win.canvas, widget_point(win, 10.5, 20.5))
+    qtbot.mouseMove(win.canvas, widget_point(win, 10.25, 20.25))  # inside pixel (10, 20) whatever the offset
     text = win.status.pixel.text()
     assert "x 10" in text and "y 20" in text and "RGB" in text
 
