@@ -195,6 +195,13 @@ class SynthesisSection(QGroupBox):
         card = card_for(self.model_id() or "")
         return card.palette if card is not None else ""
 
+    def model_has_styles(self) -> bool:
+        """False when the card says the generator has no VAE (then seeds and styles do nothing)."""
+        from engines.spade.engine import card_for
+
+        card = card_for(self.model_id() or "")
+        return card is None or bool((card.extra.get("hparams") or {}).get("use_vae", True))
+
     def _model_changed(self, *_args) -> None:
         have = self.has_model()
         for w in (self.model, self.generate_button, self.apply_button, self.candidates_button, self.live,
@@ -210,7 +217,13 @@ class SynthesisSection(QGroupBox):
             return
         info = next((i for i in registry.infos(Task.SYNTHESIZE) if i.id == self.model_id()), None)
         palette = self.model_palette()
-        self.status.setText(f"Classes: {palette or 'from the model'} · {info.license.split(';')[0] if info else ''}")
+        text = f"Classes: {palette or 'from the model'} · {info.license.split(';')[0] if info else ''}"
+        if not self.model_has_styles():  # official releases: no VAE, one photo per label map
+            text += " · no style encoder: seed and style do not change the photo"
+            for w in (self.seed, self.dice, self.style, self.style_current, self.style_file, self.count,
+                      self.candidates_button):
+                w.setEnabled(False)
+        self.status.setText(text)
         self.status.setToolTip(info.description if info else "")
         if palette and self.use_palette is not None:
             try:

@@ -191,3 +191,24 @@ def test_live_preview_after_a_label_stroke(qtbot, win_with_model):
     with qtbot.waitSignal(win.engines.preview_ready, timeout=20000,
                           check_params_cb=lambda image: image is not None):
         drag(qtbot, win, (10, 10), (60, 50))
+
+
+def test_a_model_without_style_encoder_disables_seeds(qtbot, photo):
+    folder = user_data_dir() / "models" / "synthesize"
+    write_tiny_spade(folder, name="spade-plain", use_vae=False)
+    card = folder / "spade-plain.json"
+    import json
+
+    data = json.loads(card.read_text())
+    data["hparams"] = {"semantic_nc": 12, "use_vae": False}
+    card.write_text(json.dumps(data))
+    ids = spade_engine.register_models()
+    w = make_window(qtbot, photo)
+    try:
+        synth = w.engines_dock.synth
+        assert synth.generate_button.isEnabled() and not synth.candidates_button.isEnabled()
+        assert not synth.seed.isEnabled() and "no style encoder" in synth.status.text()
+    finally:
+        close(w)
+        for model_id in ids:
+            registry.unregister(Task.SYNTHESIZE, model_id)

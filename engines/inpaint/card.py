@@ -68,3 +68,19 @@ def write_card(dest: Path, run: Path, card_id: str, title: str, command: str,
     path = dest.with_suffix(".json")
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def metrics_table(metrics: dict[str, Any], size: int) -> str:
+    """Markdown rows: bucket | PConv / Telea / NS hole PSNR | PConv - Telea | whole-image PSNR | SSIM."""
+    lines = ["| bucket | PConv PSNR hole | Telea | NS | PConv − Telea | PConv PSNR image | Telea | NS "
+             "| PConv SSIM image | Telea | NS | n |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key, per in metrics.items():
+        s, bucket = key.split(" ", 1)
+        if int(s) != size or not {"pconv", "telea", "ns"} <= set(per):
+            continue
+        p, t, n = per["pconv"], per["telea"], per["ns"]
+        lines.append(f"| {bucket} | {p['psnr_hole']:.2f} | {t['psnr_hole']:.2f} | {n['psnr_hole']:.2f} "
+                     f"| {p['psnr_hole'] - t['psnr_hole']:+.2f} | {p['psnr']:.2f} | {t['psnr']:.2f} | {n['psnr']:.2f} "
+                     f"| {p['ssim']:.3f} | {t['ssim']:.3f} | {n['ssim']:.3f} | {p['images']} |")
+    return "\n".join(lines)

@@ -448,6 +448,9 @@ def _write_card(dest: Path, task: str, step: int, elapsed: float, extra: dict[st
     if cfg_file.is_file():
         config = json.loads(cfg_file.read_text())
         base["train_config"] = config
+        if task == "synthesize":  # what the editor needs without loading the weights
+            base["hparams"] = {"semantic_nc": N_CLASSES, "ngf": config.get("ngf"),
+                               "use_vae": bool(config.get("use_vae", True))}
     base.update(extra or {})
     base["card"] = Path(dest).with_suffix(".md").name
     atomic_write_bytes(Path(dest).with_suffix(".json"), (json.dumps(base, indent=2) + "\n").encode())
