@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     from .spade.cli import add_train_parsers as _add_train_spade
 
     _add_train_spade(tsub)  # spade, segment
+    from .latent.cli import add_train_parser as _add_train_igan
+
+    _add_train_igan(tsub)
     return p
 
 
@@ -150,6 +153,28 @@ def _bench_sr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_sr_grid(args: argparse.Namespace) -> int:
+    """``bench sr-grid --data DIR --datasets Set14 --models a,b --json OUT.png``: a crop grid PNG."""
+    from .bench.sr_grid import sr_grid
+    from .core.protocol import EngineError
+
+    if not args.data or not Path(args.data).is_dir():
+        print("ganstudio bench sr-grid: --data DIR (the sr benchmark folder) is required", file=sys.stderr)
+        return 2
+    out = Path(args.json or "bench/out/sr_grid.png").with_suffix(".png")
+    try:
+        for scale in _ints(args.scale, [4]):
+            dataset = _names(args.datasets, ["Set14"])[0]
+            path = sr_grid(Path(args.data), dataset, _names(args.models, ["bicubic", "default"]),
+                           out.with_name(f"{out.stem}_{dataset}_x{scale}.png"), scale=scale,
+                           limit=args.limit or 4)
+            print(f"wrote {path}")
+    except EngineError as exc:
+        print(f"ganstudio bench sr-grid: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _bench_sr_tiling(args: argparse.Namespace) -> int:
     from .bench import sr_tiling
     from .bench.sr import resolve_engine
@@ -212,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bench_sr(args)
     if args.command == "bench" and args.task == "sr-tiling":
         return _bench_sr_tiling(args)
+    if args.command == "bench" and args.task == "sr-grid":
+        return _bench_sr_grid(args)
     if args.command == "models":
         return _models(args)
     if args.command == "batch":
@@ -248,6 +275,14 @@ def main(argv: list[str] | None = None) -> int:
         from .spade.cli import bench_main as _bench_spade
 
         return _bench_spade(args)
+    if args.command == "train" and args.task == "igan":
+        from .latent.cli import train_main as _train_igan
+
+        return _train_igan(args)
+    if args.command == "bench" and args.task == "igan":
+        from .latent.cli import bench_main as _bench_igan
+
+        return _bench_igan(args)
     command = args.command if args.command != "bench" else f"bench {args.task}"
     print(f"ganstudio: '{command}' is not available in this version yet", file=sys.stderr)
     return 2
