@@ -21,6 +21,7 @@ from engines.core import registry
 
 from .colorize_adapter import apply_colorize, build_colorize
 from .synth_adapter import apply_synthesize, build_synthesize
+from .latent_adapter import apply_latent, build_latent
 from .commands import StateCommand, layer_change
 from .document import Document, DocumentState, Layer
 from .jobs import Job, JobRunner
@@ -87,6 +88,7 @@ ADAPTERS: dict[Task, TaskAdapter] = {
     Task.INPAINT: TaskAdapter(Task.INPAINT, "Fill", _build_inpaint, _apply_inpaint),
     Task.COLORIZE: TaskAdapter(Task.COLORIZE, "Colorize", build_colorize, apply_colorize),
     Task.SYNTHESIZE: TaskAdapter(Task.SYNTHESIZE, "Synthesize", build_synthesize, apply_synthesize),
+    Task.LATENT: TaskAdapter(Task.LATENT, "Latent edit", build_latent, apply_latent),
 }
 
 

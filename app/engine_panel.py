@@ -14,6 +14,7 @@ from engines.core import Task, registry
 
 from .colorize_panel import ColorizeSection
 from .synth_panel import SynthesisSection
+from .latent_panel import LatentSection
 from .engine_controller import EngineController
 
 
@@ -69,6 +70,8 @@ class EnginesDock(QDockWidget):
         layout.addWidget(self.colorize)
         self.synth = SynthesisSection(controller)  # its own file: app/synth_panel.py
         layout.addWidget(self.synth)
+        self.latent = LatentSection(controller)  # its own file: app/latent_panel.py
+        layout.addWidget(self.latent)
         layout.addStretch(1)
         scroll = QScrollArea()  # four sections are taller than most screens
         scroll.setWidgetResizable(True)
@@ -117,6 +120,7 @@ class EnginesDock(QDockWidget):
         for combo in self.findChildren(_ModelCombo):
             combo.reload()
         self.synth.reload_models()
+        self.latent.reload_models()
         self._update_missing_model_hints()
 
     # ------------------------------------------------------------------ upscale

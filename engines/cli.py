@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", help="sr: comma-separated scales (default 2,4)")
     bench.add_argument("--datasets", help="sr: comma-separated sets (default Set5,Set14,BSD100)")
     bench.add_argument("--limit", type=int, default=0, help="at most this many images per set")
-    bench.add_argument("--weights", help="sr: also register the model cards in this folder")
+    bench.add_argument("--weights", help="sr, igan: also register the model cards in this folder")
     bench.add_argument("--tile", type=int, default=128, help="sr-tiling: tile edge (input pixels)")
     bench.add_argument("--size", type=int, default=512, help="sr-tiling: test image edge")
     bench.add_argument("--overlaps", help="sr-tiling: comma-separated overlaps (0 = the engine's)")

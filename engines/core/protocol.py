@@ -109,6 +109,16 @@ class LatentEditRequest:
     sketch_strokes: np.ndarray | None = None  # float32 HxW edge strength
     latent: np.ndarray | None = None  # z0 from a previous projection
     seed: int = 0
+    # -- added for iGAN (engines/latent); all optional, defaults keep the old meaning ("edit")
+    mode: str = "edit"  # "project" | "edit" | "transfer" | "random"
+    target: np.ndarray | None = None  # "transfer": z1 (a chosen candidate); latent holds z0
+    keep_mask: np.ndarray | None = None  # float32 HxW, 1 = keep the projection here
+    projection: str = "hybrid"  # "encoder" | "optimize" | "hybrid"
+    base: str = "photo"  # "photo": transfer the edit onto the image; "generated": return G(z1) itself
+    candidates: int = 0  # 0 = the engine's defaults for these four
+    starts: int = 0
+    iterations: int = 0
+    frames: int = 0
 
 
 Request = Union[UpscaleRequest, InpaintRequest, ColorizeRequest, SynthesizeRequest, LatentEditRequest]

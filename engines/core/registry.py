@@ -40,6 +40,7 @@ def _load_builtins() -> None:
     from ..inpaint import engine as _inpaint  # noqa: F401
     from ..colorize import engine as _colorize  # noqa: F401
     from ..spade import engine as _spade  # noqa: F401
+    from ..latent import engine as _latent  # noqa: F401
 
 
 def infos(task: Task | None = None) -> list[EngineInfo]:

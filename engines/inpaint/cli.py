@@ -95,15 +95,34 @@ def bench_main(args: argparse.Namespace) -> int:
 
 
 def _write_grid(bench, data: Path, out: Path, cases: dict, bucket: int, models: list[str]) -> None:
-    """input | mask | each method | truth, for a few 256 crops of the grid bucket."""
+    """input | mask | Telea | NS | PConv | truth, for a few 256 crops of the grid bucket.
+
+    Methods not run by this invocation (their rows came from ``--merge``) are run here for these
+    few crops only, so the figure always shows all three.
+    """
+    import numpy as np
+
+    from ..core.protocol import EngineError, InpaintRequest, RunContext, drive
     from ..imageio import load_image
 
-    shown = [m for m in ("telea", "ns", "default") if m in models] + [m for m in models if m not in ("telea", "ns", "default")]
+    shown = []
+    for m in ["telea", "ns", "default"] + [m for m in models if m not in ("telea", "ns", "default")]:
+        try:
+            bench.resolve(m)
+            shown.append(m)
+        except EngineError:  # e.g. no default network installed: the figure shows the others
+            pass
     files = bench.photos(data)
     rows = []
     for (image, b), outputs in sorted(cases.items()):
         truth = bench.centre_crop(load_image(files[image]).rgb, bench.SIZES[0])
-        rows.append((truth, bench.case_mask(bench.SIZES[0], image, b), [outputs[m] for m in shown]))
+        mask = bench.case_mask(bench.SIZES[0], image, b)
+        for m in shown:
+            if m not in outputs:
+                given = (truth * (mask <= 0.5)[..., None]).astype(np.float32)
+                req = InpaintRequest(image=given, mask=mask)
+                outputs[m] = drive(bench.resolve(m).run(req, RunContext())).image
+        rows.append((truth, mask, [outputs[m] for m in shown]))
     if rows:
         path = out.with_name(out.stem + "_grid.png")
         labels = ["input", "mask", *[("pconv" if m == "default" else m) for m in shown], "truth"]

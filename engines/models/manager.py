@@ -314,7 +314,7 @@ def _id_from_name(name: str) -> str:
 ENGINE_MODULES = {
     Task.UPSCALE: "engines.sr.engine", Task.INPAINT: "engines.inpaint.engine",
     Task.COLORIZE: "engines.colorize.engine", Task.SYNTHESIZE: "engines.spade.engine",
-    Task.LATENT: "engines.igan.engine",
+    Task.LATENT: "engines.latent.engine",
 }
 
 _REFRESH_HOOKS: list[Callable[[], object]] = []

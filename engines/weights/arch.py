@@ -25,7 +25,8 @@ StateDict = Mapping[str, "torch.Tensor"]
 # Modules that register architectures on import. Add an engine module here when it gains one;
 # a module that does not exist (yet) is skipped.
 BUILTIN_ARCH_MODULES: tuple[str, ...] = ("engines.sr.archs", "engines.inpaint.arch", "engines.colorize.archs",
-                                         "engines.spade.archs", "engines.spade.segment")
+                                         "engines.spade.archs", "engines.spade.segment",
+                                         "engines.latent.archs")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,366 @@
+"""The Latent editing section of the Engines dock (iGAN).
+
+Project the photo (or the square around the selection/mask) onto the chosen domain model; paint
+colour strokes, sketch strokes and keep regions on the edit pad (each stroke one undo step, kept
+apart from the photo); Edit searches the latent space from the projection and fills the candidate
+thumbnails (best first; click one to choose it); the slider walks through the morph frames from
+the projection to the chosen candidate; Random starts from a random sample instead of the photo;
+Apply pastes the transferred edit into the photo as one undoable step. With no latent model
+installed the section says so and nothing runs. All networks run on the JobRunner's worker.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup, QColorDialog, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
+    QListWidgetItem, QPushButton, QRadioButton, QSlider, QSpinBox, QWidget,
+)
+
+from engines.core import EngineError, Result, Task, registry
+
+from .engine_controller import ADAPTERS, EngineController
+from .jobs import Job
+from .latent_adapter import square_region
+from .latent_pad import EditPad
+
+THUMB = 56
+NO_MODEL = "no latent model installed — ganstudio train igan"
+PROJECTIONS = (("Hybrid (encoder + optimisation)", "hybrid"), ("Optimisation only", "optimize"),
+               ("Encoder only", "encoder"))
+
+
+def _icon(image: np.ndarray, size: int = THUMB) -> QIcon:
+    rgb = np.ascontiguousarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
+    h, w = rgb.shape[:2]
+    qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QIcon(QPixmap.fromImage(qimg).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation))
+
+
+class LatentSection(QGroupBox):
+    def __init__(self, controller: EngineController, parent: QWidget | None = None):
+        super().__init__("Latent editing (iGAN)", parent)
+        self.controller = controller
+        self.region: tuple[int, int, int, int] | None = None  # the photo square the model sees
+        self.z0: np.ndarray | None = None
+        self.base = "photo"  # "generated" after Random
+        self.result: Result | None = None  # the chosen candidate's transfer, ready to Apply
+        self.frames: np.ndarray | None = None
+        self._jobs: dict[int, str] = {}  # job id -> mode
+        self._build()
+        controller.runner.finished.connect(self._on_finished)
+        controller.runner.failed.connect(self._on_failed)
+        controller.runner.cancelled.connect(self._on_cancelled)
+        controller.runner.preview.connect(self._on_preview)
+        self.reload_models()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        form = QFormLayout(self)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.model = QComboBox()
+        self.model.currentIndexChanged.connect(self._model_changed)
+        self.projection = QComboBox()
+        for title, key in PROJECTIONS:
+            self.projection.addItem(title, key)
+        self.project_button = QPushButton("Project")
+        self.project_button.setToolTip("Find the model's closest image to the photo (or to the square "
+                                       "around the mask / selection)")
+        self.project_button.clicked.connect(self.project)
+        self.random_button = QPushButton("Random")
+        self.random_button.setToolTip("Start from a random sample of the model instead of the photo")
+        self.random_button.clicked.connect(self.random_sample)
+        self.pad = EditPad(self.controller.undo)
+        self.pad.stroke_finished.connect(self._stroke_finished)
+        self.tools = QButtonGroup(self)
+        tool_row = QHBoxLayout()
+        for key, title, tip in (("color", "Colour", "Brush: the colour you want there"),
+                                ("sketch", "Sketch", "Pen: an edge you want there"),
+                                ("keep", "Keep", "Mark what must stay as it is")):
+            b = QRadioButton(title)
+            b.setToolTip(tip)
+            b.setProperty("tool", key)
+            self.tools.addButton(b)
+            tool_row.addWidget(b)
+            if key == "color":
+                b.setChecked(True)
+        self.tools.buttonClicked.connect(self._tool_changed)
+        self.colour_button = QPushButton()
+        self.colour_button.setFixedWidth(36)
+        self.colour_button.setToolTip("Stroke colour")
+        self.colour_button.clicked.connect(self.choose_colour)
+        tool_row.addWidget(self.colour_button)
+        self.size = QSpinBox()
+        self.size.setRange(1, 40)
+        self.size.setValue(self.pad.radius)
+        self.size.setSuffix(" px")
+        self.size.setToolTip("Brush radius on the pad")
+        self.size.valueChanged.connect(self._size_changed)
+        self.clear_button = QPushButton("Clear strokes")
+        self.clear_button.clicked.connect(self.pad.clear_strokes)
+        self.edit_button = QPushButton("Edit")
+        self.edit_button.setToolTip("Search the latent space for images that follow the strokes")
+        self.edit_button.clicked.connect(self.edit)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setFlow(QListView.Flow.LeftToRight)
+        self.gallery.setWrapping(False)
+        self.gallery.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.gallery.setSpacing(2)
+        self.gallery.setFixedHeight(THUMB + 30)  # one row of thumbnails + the horizontal scroll bar
+        self.gallery.setToolTip("Candidates, best first: click one to choose it")
+        self.gallery.itemClicked.connect(self._candidate_chosen)
+        self.gallery.hide()  # shown once candidates arrive
+        self.morph = QSlider(Qt.Orientation.Horizontal)
+        self.morph.setRange(0, 0)
+        self.morph.setToolTip("From the projection (left) to the chosen candidate (right)")
+        self.morph.valueChanged.connect(self._show_frame)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Transfer the edit onto the photo (one undo step)")
+        self.apply_button.clicked.connect(self.apply)
+
+        form.addRow(self.status)
+        form.addRow("Model", self.model)
+        form.addRow("Projection", self.projection)
+        form.addRow(_row(self.project_button, self.random_button))
+        form.addRow(_centred(self.pad))
+        form.addRow(tool_row)
+        form.addRow("Size", _row(self.size, self.clear_button))
+        form.addRow(_row(self.edit_button, self.stop_button))
+        form.addRow(self.gallery)
+        form.addRow("Morph", self.morph)
+        form.addRow(self.apply_button)
+        self._set_colour(self.pad.rgb)
+
+    # ------------------------------------------------------------------ models
+    def reload_models(self) -> None:
+        current = self.model.currentData()
+        self.model.blockSignals(True)
+        self.model.clear()
+        infos = registry.infos(Task.LATENT)
+        aliased = {i.alias_of for i in infos if i.alias_of}
+        for info in sorted(infos, key=lambda i: i.id != "default"):
+            if info.id not in aliased:
+                self.model.addItem(info.title, info.id)
+        index = self.model.findData(current) if current is not None else -1
+        self.model.setCurrentIndex(max(index, 0))
+        self.model.blockSignals(False)
+        self._model_changed()
+
+    def has_model(self) -> bool:
+        return self.model.count() > 0
+
+    def model_id(self) -> str | None:
+        return self.model.currentData()
+
+    def _model_changed(self, *_args) -> None:
+        have = self.has_model()
+        for w in (self.model, self.projection, self.project_button, self.random_button, self.pad, self.edit_button,
+                  self.stop_button, self.clear_button, self.colour_button, self.size, self.gallery, self.morph,
+                  self.apply_button, *self.tools.buttons()):
+            w.setEnabled(have)
+        if not have:
+            from engines.paths import user_data_dir
+
+            self.status.setStyleSheet("color: palette(window-text);")
+            self.status.setText(NO_MODEL)
+            self.status.setToolTip(f"Train one with “ganstudio train igan”, then --export it into "
+                                   f"{user_data_dir() / 'models' / 'latent'}")
+            return
+        self.status.setStyleSheet("color: palette(mid);")
+        info = next((i for i in registry.infos(Task.LATENT) if i.id == self.model_id()), None)
+        self.status.setText(info.description if info and info.description else (info.title if info else ""))
+        self.status.setToolTip(info.license if info else "")
+        self._reset_edit(keep_projection=False)
+
+    # ------------------------------------------------------------------ tools
+    def _tool_changed(self, button) -> None:
+        self.pad.tool = button.property("tool")
+
+    def _size_changed(self, value: int) -> None:
+        self.pad.radius = int(value)
+
+    def _set_colour(self, rgb) -> None:
+        self.pad.rgb = tuple(float(c) for c in rgb)
+        c = QColor.fromRgbF(*self.pad.rgb)
+        self.colour_button.setStyleSheet(f"background-color: {c.name()}; border: 1px solid palette(mid);")
+
+    def choose_colour(self) -> None:
+        c = QColorDialog.getColor(QColor.fromRgbF(*self.pad.rgb), self, "Stroke colour")
+        if c.isValid():
+            self._set_colour((c.redF(), c.greenF(), c.blueF()))
+            for b in self.tools.buttons():
+                if b.property("tool") == "color":
+                    b.setChecked(True)
+            self.pad.tool = "color"
+
+    def _stroke_finished(self) -> None:
+        self.controller.message.emit("Stroke added: press Edit to search the latent space")
+
+    # ------------------------------------------------------------------ jobs
+    def _submit(self, mode: str, options: dict) -> int | None:
+        doc = self.controller.get_doc()
+        if doc is None or not self.has_model():
+            if not self.has_model():
+                self.controller.error.emit(NO_MODEL)
+            return None
+        try:
+            engine = registry.get(Task.LATENT, self.model_id())
+            request = ADAPTERS[Task.LATENT].build(doc, {"mode": mode, **options})
+        except EngineError as exc:
+            self.controller.error.emit(str(exc))
+            return None
+        titles = {"project": "Project photo", "edit": "Latent edit", "transfer": "Latent transfer",
+                  "random": "Random sample"}
+        job = Job(engine=engine, request=request, kind="preview", key="latent", label=titles[mode])
+        job_id = self.controller.runner.submit(job)
+        self._jobs = {job_id: mode}  # latest wins: older latent jobs are superseded
+        return job_id
+
+    def project(self) -> int | None:
+        doc = self.controller.get_doc()
+        if doc is None:
+            return None
+        self.region = square_region(doc)
+        return self._submit("project", {"region": self.region, "projection": self.projection.currentData()})
+
+    def random_sample(self) -> int | None:
+        doc = self.controller.get_doc()
+        if doc is None:
+            return None
+        self.region = self.region or square_region(doc)
+        return self._submit("random", {"region": self.region, "seed": random.randint(0, 2**31 - 1)})
+
+    def edit(self) -> int | None:
+        if self.z0 is None or self.region is None:
+            self.controller.error.emit("Press Project (or Random) first, then paint strokes on the pad.")
+            return None
+        return self._submit("edit", {"region": self.region, "latent": self.z0, "strokes": self.pad.strokes,
+                                     "base": self.base})
+
+    def stop(self) -> None:
+        for job_id in list(self._jobs):
+            self.controller.runner.cancel(job_id)
+
+    def _candidate_chosen(self, item: QListWidgetItem) -> None:
+        z = item.data(Qt.ItemDataRole.UserRole)
+        if z is None or self.z0 is None or self.region is None:
+            return
+        self._submit("transfer", {"region": self.region, "latent": self.z0, "target": z, "base": self.base})
+
+    def _on_preview(self, job_id: int, image) -> None:
+        if job_id in self._jobs and image is not None:
+            self.pad.set_image(image)
+
+    def _on_finished(self, job_id: int, result: Result) -> None:
+        mode = self._jobs.pop(job_id, None)
+        if mode is None:
+            return
+        if mode in ("project", "random"):
+            self._reset_edit(keep_projection=False)
+            self.z0 = result.latent
+            self.base = "photo" if mode == "project" else "generated"
+            self.pad.set_image(result.extras.get("projection"))
+            if mode == "project":
+                self.controller.message.emit(
+                    f"Projected in {result.seconds:.2f} s (PSNR {result.extras.get('psnr', 0):.1f} dB at the "
+                    "model's size): paint strokes on the pad, then Edit")
+            else:
+                self.controller.message.emit("Random sample: paint strokes on the pad, then Edit")
+            return
+        if mode == "edit":
+            self.gallery.clear()
+            self.gallery.show()
+            for i, c in enumerate(result.extras.get("candidates", [])):
+                item = QListWidgetItem(_icon(c["image"]), "")
+                item.setData(Qt.ItemDataRole.UserRole, c["z"])
+                item.setToolTip(f"Candidate {i + 1}, cost {c['cost']:.4f}: click to choose")
+                self.gallery.addItem(item)
+            if self.gallery.count():
+                self.gallery.setCurrentRow(0)
+            before, after = result.extras.get("color_error_before"), result.extras.get("color_error_after")
+            extra = f"; stroke colour error {before:.3f} → {after:.3f}" if before else ""
+            self.controller.message.emit(f"Latent edit in {result.seconds:.2f} s{extra}: Apply to keep it")
+        self.result = result
+        self.frames = result.extras.get("frames")
+        if self.frames is not None:
+            self.morph.blockSignals(True)
+            self.morph.setRange(0, len(self.frames) - 1)
+            self.morph.setValue(len(self.frames) - 1)
+            self.morph.blockSignals(False)
+            self._show_frame(len(self.frames) - 1)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self._jobs.pop(job_id, None) is not None:
+            self.controller.error.emit(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if self._jobs.pop(job_id, None) is not None:
+            self.controller.message.emit("Latent job stopped")
+
+    # ------------------------------------------------------------------ frames and apply
+    def _show_frame(self, index: int) -> None:
+        if self.frames is None or not len(self.frames):
+            return
+        index = int(np.clip(index, 0, len(self.frames) - 1))
+        self.pad.set_image(self.frames[index])
+        if self.result is not None and self.region is not None and index == len(self.frames) - 1:
+            self.controller.region_preview_ready.emit(self.result.image, self.region)  # what Apply gives
+        else:
+            self.controller.preview_ready.emit(None)
+
+    def _reset_edit(self, keep_projection: bool = True) -> None:
+        self.result = None
+        self.frames = None
+        self.gallery.clear()
+        self.gallery.hide()
+        self.morph.setRange(0, 0)
+        if not keep_projection:
+            self.z0 = None
+            self.pad.set_image(None)
+
+    def apply(self) -> bool:
+        doc = self.controller.get_doc()
+        if doc is None or self.result is None or self.region is None:
+            self.controller.error.emit("Nothing to apply yet: Project, paint strokes, then Edit.")
+            return False
+        title = "Latent edit"
+        cmds = ADAPTERS[Task.LATENT].apply(doc, None, self.result, title, self.region)
+        if not cmds:
+            self.controller.error.emit("The photo changed size since the projection; press Project again.")
+            return False
+        self.controller.undo.beginMacro(title)
+        for c in cmds:
+            self.controller.undo.push(c)
+        self.controller.undo.endMacro()
+        self.controller.preview_ready.emit(None)
+        self.controller.applied.emit(title)
+        self.z0 = self.result.latent  # further edits start from what is now in the photo
+        self.result = None
+        return True
+
+
+def _row(*widgets: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for w in widgets:
+        row.addWidget(w)
+    return row
+
+
+def _centred(widget: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(widget)
+    row.addStretch(1)
+    return row

@@ -1,0 +1,231 @@
+"""``ganstudio bench igan``: projection quality, optimisation speed and scripted colour edits.
+
+Rows (one JSON file, ``{"task": "igan", "rows": [...]}``):
+- ``kind="projection"``, per method (encoder / optimize / hybrid at the same number of Adam
+  steps): mean PSNR (RGB, dB) and SSIM (BT.601 Y) between G(z0) and the photo at the model's size,
+  seconds per image;
+- ``kind="speed"``: optimisation steps per second (forward + backward + Adam on z) at batch 1 and
+  batch 64 on this machine;
+- ``kind="edit"``: scripted colour edits (a disc of a random colour at a random place on each
+  photo): stroke colour error of G(z) before and after the edit (mean abs, [0, 1] units) and its
+  relative change, mean abs change of the transferred photo outside the (dilated) strokes,
+  seconds per edit (edit + morph + transfer at the photo's 256 px).
+A grid PNG beside the JSON: photo | projection | strokes | 3 candidates | transferred result.
+
+Photos: every ``*.jpg``/``*.png`` in ``--data``; pix2pix pairs (width = 2 x height, as facades)
+are cut to their left (photo) half, then centre-cropped square.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from ..core.protocol import EngineError, LatentEditRequest, RunContext, Task, drive
+from .metrics import ssim_y
+
+METHODS = ("encoder", "optimize", "hybrid")
+HEADER = f"{'model':<18} {'kind':<10} {'what':<10} {'value':>28}"
+
+
+def load_photos(folder: Path, limit: int) -> list[np.ndarray]:
+    files = sorted(p for p in Path(folder).glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    files.sort(key=lambda p: (len(p.stem), p.stem))  # 1, 2, ..., 10 (facades names are numbers)
+    from ..train_data import load_rgb
+
+    photos = []
+    for path in files[: max(1, limit)]:
+        arr = load_rgb(path)
+        h, w = arr.shape[:2]
+        if w == 2 * h:
+            arr = arr[:, :h]
+        side = min(arr.shape[:2])
+        y, x = (arr.shape[0] - side) // 2, (arr.shape[1] - side) // 2
+        photos.append(arr[y:y + side, x:x + side].astype(np.float32) / 255.0)
+    return photos
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.clip(a, 0, 1) - b) ** 2))
+    return 10.0 * np.log10(1.0 / max(mse, 1e-10))
+
+
+def _small(model, photo: np.ndarray) -> np.ndarray:
+    s = model.size
+    return np.clip(cv2.resize(photo, (s, s), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
+
+
+def projection_rows(engine, model_id: str, photos: list[np.ndarray], steps: int = 40) -> list[dict[str, Any]]:
+    model = engine.model()
+    rows = []
+    for method in METHODS:
+        if method != "optimize" and model.encoder is None:
+            continue
+        psnrs, ssims, secs = [], [], []
+        for photo in photos:
+            small = _small(model, photo)
+            t = time.perf_counter()
+            r = drive(engine.run(LatentEditRequest(image=small, mode="project", projection=method,
+                                                   iterations=steps), RunContext()))
+            secs.append(time.perf_counter() - t)
+            proj = r.extras["projection"]
+            psnrs.append(_psnr(proj, small))
+            ssims.append(ssim_y(proj, small))
+        rows.append({"model": model_id, "kind": "projection", "method": method, "images": len(photos),
+                     "steps": 0 if method == "encoder" else steps, "size": model.size,
+                     "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4),
+                     "seconds": round(float(np.mean(secs)), 4)})
+    return rows
+
+
+def speed_rows(engine, model_id: str, batches=(1, 64), steps: int = 20) -> list[dict[str, Any]]:
+    import torch
+
+    from ..latent.project import reconstruction_loss
+
+    model = engine.model()
+    rows = []
+    for b in batches:
+        target = torch.zeros(b, 3, model.size, model.size, device=model.device)
+        z = model.sample_z(b, 0).requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=0.05)
+
+        def one() -> None:
+            opt.zero_grad(set_to_none=True)
+            reconstruction_loss(model.render(z), target).sum().backward()
+            opt.step()
+
+        one()  # warm-up
+        t = time.perf_counter()
+        for _ in range(steps):
+            one()
+        dt = time.perf_counter() - t
+        rows.append({"model": model_id, "kind": "speed", "batch": b, "steps_per_second": round(steps / dt, 2),
+                     "threads": torch.get_num_threads()})
+    return rows
+
+
+def scripted_strokes(rng: np.random.Generator, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """A filled disc (radius 8-14 % of the side) of a random saturated colour: H x W x 4 strokes
+    (RGB + coverage) and the dilated coverage (where change is allowed)."""
+    strokes = np.zeros((side, side, 4), np.float32)
+    r = int(side * rng.uniform(0.08, 0.14))
+    cx, cy = (int(v) for v in rng.uniform(0.25, 0.75, 2) * side)
+    colour = np.eye(3)[rng.integers(3)] * 0.9 + 0.05
+    cov = np.zeros((side, side), np.float32)
+    cv2.circle(cov, (cx, cy), r, 1.0, -1)
+    strokes[..., :3] = colour
+    strokes[..., 3] = cov
+    near = cv2.dilate(cov, np.ones((3, 3), np.uint8), iterations=max(1, side // 8))
+    return strokes, near
+
+
+def edit_rows(engine, model_id: str, photos: list[np.ndarray], seed: int = 0, starts: int = 0,
+              grid_rows: list | None = None) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    before, after, outside, secs, rel = [], [], [], [], []
+    for i, photo in enumerate(photos):
+        side = min(photo.shape[0], 256)
+        photo = np.clip(cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
+        proj = drive(engine.run(LatentEditRequest(image=photo, mode="project"), RunContext()))
+        strokes, near = scripted_strokes(rng, side)
+        t = time.perf_counter()
+        r = drive(engine.run(LatentEditRequest(image=photo, latent=proj.latent, color_strokes=strokes,
+                                               starts=starts, seed=i), RunContext()))
+        secs.append(time.perf_counter() - t)
+        b, a = r.extras["color_error_before"], r.extras["color_error_after"]
+        before.append(b)
+        after.append(a)
+        rel.append((a - b) / max(b, 1e-6))
+        outside.append(float(np.abs(r.image - photo)[near <= 0].mean()))
+        if grid_rows is not None and len(grid_rows) < 6:
+            cands = [c["image"] for c in r.extras["candidates"][:3]]
+            grid_rows.append((photo, proj.extras["projection"], strokes, cands, r.image))
+    return [{"model": model_id, "kind": "edit", "edits": len(photos), "starts": starts or _default_starts(engine),
+             "color_error_before": round(float(np.mean(before)), 4),
+             "color_error_after": round(float(np.mean(after)), 4),
+             "color_error_change": round(float(np.mean(rel)), 4),
+             "change_outside": round(float(np.mean(outside)), 5),
+             "seconds_per_edit": round(float(np.mean(secs)), 3)}]
+
+
+def _default_starts(engine) -> int:
+    from ..latent.engine import DEFAULTS
+
+    return DEFAULTS["starts"] if engine.model().device.startswith("cuda") else DEFAULTS["cpu_starts"]
+
+
+def save_grid(rows: list, path: Path, cell: int = 128) -> None:
+    """photo | projection | strokes over the projection | candidates 1-3 | transferred result."""
+    from PIL import Image
+
+    def fit(img: np.ndarray) -> np.ndarray:
+        return cv2.resize(np.clip(img, 0, 1).astype(np.float32), (cell, cell), interpolation=cv2.INTER_AREA)
+
+    lines = []
+    for photo, proj, strokes, cands, result in rows:
+        proj_big = fit(proj)
+        cov = fit(strokes[..., 3])[..., None]
+        painted = proj_big * (1 - cov) + fit(strokes[..., :3]) * cov
+        cands = (cands + [np.ones_like(proj)] * 3)[:3]
+        tiles = [fit(photo), proj_big, painted] + [fit(c) for c in cands] + [fit(result)]
+        lines.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=1.0) for t in tiles], 1))
+    grid = np.concatenate(lines, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path)
+
+
+def resolve_engine(model_id: str):
+    from ..core import registry
+
+    return registry.get(Task.LATENT, model_id)
+
+
+def run_bench(data: Path, models: list[str], limit: int = 16, json_path: Path | None = None,
+              on_row: Callable[[dict], None] | None = None, engines: dict[str, Any] | None = None,
+              ) -> list[dict[str, Any]]:
+    """All rows for ``models`` (registered ids, or ``engines`` given directly: id -> engine)."""
+    photos = load_photos(data, limit)
+    if not photos:
+        return []
+    rows: list[dict[str, Any]] = []
+    grid: list = []
+    for model_id in models:
+        engine = (engines or {}).get(model_id) or resolve_engine(model_id)
+        try:
+            engine.model()
+        except EngineError:
+            raise
+        for row in (projection_rows(engine, model_id, photos) + speed_rows(engine, model_id)
+                    + edit_rows(engine, model_id, photos, grid_rows=grid)):
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    if json_path is not None:
+        from ..atomic import atomic_write_bytes
+
+        data_out = {"task": "igan", "rows": rows, "data": str(data),
+                    "protocol": "photos centre-cropped square (pix2pix pairs: left half); projection at the "
+                                "model size, PSNR on RGB [0, 1], SSIM on Y; edits at 256 px"}
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(json_path, (json.dumps(data_out, indent=2) + "\n").encode())
+        if grid:
+            save_grid(grid, json_path.with_suffix(".png"))
+    return rows
+
+
+def format_row(row: dict[str, Any]) -> str:
+    if row["kind"] == "projection":
+        what, value = row["method"], f"PSNR {row['psnr']:.2f} SSIM {row['ssim']:.3f} {row['seconds']:.2f}s"
+    elif row["kind"] == "speed":
+        what, value = f"batch {row['batch']}", f"{row['steps_per_second']:.1f} steps/s"
+    else:
+        what = "colour"
+        value = (f"err {row['color_error_before']:.3f}->{row['color_error_after']:.3f} "
+                 f"({row['color_error_change']:+.0%}) out {row['change_outside']:.4f} {row['seconds_per_edit']:.2f}s")
+    return f"{row['model']:<18} {row['kind']:<10} {what:<10} {value:>28}"
