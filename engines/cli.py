@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--tile", type=int, default=128, help="sr-tiling: tile edge (input pixels)")
     bench.add_argument("--size", type=int, default=512, help="sr-tiling: test image edge")
     bench.add_argument("--overlaps", help="sr-tiling: comma-separated overlaps (0 = the engine's)")
+    bench.add_argument("--image-size", help="sr-memory: WIDTHxHEIGHT of the input (default 6000x4000)")
     bench.add_argument("--limit-512", type=int, default=0, help="inpaint: at most this many 512 crops")
     bench.add_argument("--merge", help="inpaint: keep rows of other models from this earlier JSON")
     models = sub.add_parser("models", help="list, download, import, verify, remove models")
@@ -153,6 +154,31 @@ def _bench_sr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_sr_memory(args: argparse.Namespace) -> int:
+    """``bench sr-memory --models default --image-size 6000x4000``: peak RSS of one big upscale."""
+    import json
+
+    from .bench.sr import resolve_engine
+    from .bench.sr_memory import measure
+    from .core.protocol import EngineError
+
+    try:
+        width, height = (int(v) for v in (args.image_size or "6000x4000").lower().split("x"))
+        rows = []
+        for model in _names(args.models, ["default"]):
+            row = measure(resolve_engine(model, 4, Path(args.data or ".")), width, height,
+                          scale=_ints(args.scale, [4])[0], tile=args.tile if args.tile != 128 else 0)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    except (EngineError, ValueError) as exc:
+        print(f"ganstudio bench sr-memory: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"task": "sr-memory", "rows": rows}, indent=2))
+    return 0
+
+
 def _bench_sr_grid(args: argparse.Namespace) -> int:
     """``bench sr-grid --data DIR --datasets Set14 --models a,b --json OUT.png``: a crop grid PNG."""
     from .bench.sr_grid import sr_grid
@@ -239,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bench_sr_tiling(args)
     if args.command == "bench" and args.task == "sr-grid":
         return _bench_sr_grid(args)
+    if args.command == "bench" and args.task == "sr-memory":
+        return _bench_sr_memory(args)
     if args.command == "models":
         return _models(args)
     if args.command == "batch":
