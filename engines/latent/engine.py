@@ -27,7 +27,6 @@ network is never offered as if trained). Importing this module does not import t
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from ..classical import check_image
 from ..core.protocol import (EngineError, EngineInfo, Input, LatentEditRequest, Preview, Progress, Result,
                              RunContext, RunGenerator, Task)
 from ..core.registry import register
-from ..paths import BUNDLED_WEIGHTS, user_data_dir
+from ..cards import CardFile, card_files, default_folders
 
 log = logging.getLogger(__name__)
 
@@ -68,36 +67,27 @@ class LatentCard:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_card(path: Path, bundled: bool) -> LatentCard | None:
+def _latent_card(card: CardFile) -> LatentCard | None:
+    data = card.data
+    if data.get("task") != "latent" or data.get("arch") in ("dcgan-d", "igan-encoder"):
+        return None  # a discriminator or an encoder imported on its own is not an editor model
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("task") != "latent" or data.get("arch") in ("dcgan-d", "igan-encoder"):
-            return None  # a discriminator or an encoder imported on its own is not an editor model
         enc = str(data.get("encoder", "") or "")
         return LatentCard(
-            id=str(data["id"]), path=path.parent / str(data["file"]),
-            encoder=(path.parent / enc) if enc else None, title=str(data.get("title", data["id"])),
+            id=str(data["id"]), path=card.weights,
+            encoder=(card.path.parent / enc) if enc else None, title=str(data.get("title", data["id"])),
             license=str(data.get("license", "unknown")), description=str(data.get("description", "")),
-            default=bool(data.get("default", False)), bundled=bundled, extra=data,
+            default=bool(data.get("default", False)), bundled=card.bundled, extra=data,
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("skipping model card %s: %s", path, exc)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("skipping model card %s: %s", card.path, exc)
         return None
 
 
 def latent_cards(folders: list[Path] | None = None) -> list[LatentCard]:
     """Cards of latent models whose generator file exists (bundled folder first)."""
-    if folders is None:
-        folders = [BUNDLED_WEIGHTS, user_data_dir() / "models" / USER_FOLDER]
-    cards = []
-    for i, folder in enumerate(folders):
-        if not Path(folder).is_dir():
-            continue
-        for path in sorted(Path(folder).glob("*.json")):
-            card = _read_card(path, bundled=i == 0)
-            if card is not None and card.path.is_file():
-                cards.append(card)
-    return cards
+    found = (_latent_card(c) for c in card_files(folders if folders is not None else default_folders(USER_FOLDER)))
+    return [c for c in found if c is not None]
 
 
 class LatentEngine:

@@ -23,7 +23,6 @@ Importing this module does not import torch.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import numpy as np
 from ..core.protocol import (EngineError, EngineInfo, Input, Progress, Result, RunContext, RunGenerator,
                              SynthesizeRequest, Task)
 from ..core.registry import register
-from ..paths import BUNDLED_WEIGHTS, user_data_dir
+from ..cards import CardFile, card_files, default_folders
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +61,9 @@ class SpadeCard:
         return self.id if self.id.startswith("spade-") or self.task == "segment" else f"spade-{self.id}"
 
 
-def _read_card(path: Path, bundled: bool) -> SpadeCard | None:
+def _spade_card(card: CardFile) -> SpadeCard | None:
+    data = card.data
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         task = str(data.get("task", ""))
         if data.get("arch") == "facades-segnet":  # imported by the models manager under "synthesize"
             task = "segment"
@@ -78,29 +77,20 @@ def _read_card(path: Path, bundled: bool) -> SpadeCard | None:
 
             palette = convention_for(int(snc)).palette
         return SpadeCard(
-            id=str(data["id"]), path=path.parent / str(data["file"]), task=task,
+            id=str(data["id"]), path=card.weights, task=task,
             title=str(data.get("title", data["id"])), license=str(data.get("license", "unknown")),
             description=str(data.get("description", "")), convention=convention, palette=palette,
-            default=bool(data.get("default", False)), bundled=bundled, extra=data,
+            default=bool(data.get("default", False)), bundled=card.bundled, extra=data,
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("skipping model card %s: %s", path, exc)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("skipping model card %s: %s", card.path, exc)
         return None
 
 
 def spade_cards(folders: list[Path] | None = None, task: str = "synthesize") -> list[SpadeCard]:
     """Cards of ``task`` whose weights file exists (bundled folder first)."""
-    if folders is None:
-        folders = [BUNDLED_WEIGHTS, user_data_dir() / "models" / USER_FOLDER]
-    cards = []
-    for i, folder in enumerate(folders):
-        if not Path(folder).is_dir():
-            continue
-        for path in sorted(Path(folder).glob("*.json")):
-            card = _read_card(path, bundled=i == 0)
-            if card is not None and card.task == task and card.path.is_file():
-                cards.append(card)
-    return cards
+    found = (_spade_card(c) for c in card_files(folders if folders is not None else default_folders(USER_FOLDER)))
+    return [c for c in found if c is not None and c.task == task]
 
 
 def to_network_input(labels: np.ndarray, conv, work_hw: tuple[int, int]) -> np.ndarray:

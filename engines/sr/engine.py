@@ -25,7 +25,7 @@ import numpy as np
 from ..classical import check_image
 from ..core.protocol import EngineError, EngineInfo, Result, RunContext, RunGenerator, Task, UpscaleRequest
 from ..core.registry import register
-from ..paths import BUNDLED_WEIGHTS, user_data_dir
+from ..cards import card_files, default_folders
 from ..tiling import auto_tile_size, run_tiled
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,10 @@ class ModelCard:
 
     @classmethod
     def read(cls, card: Path) -> "ModelCard":
-        data = json.loads(card.read_text(encoding="utf-8"))
+        return cls.from_data(card, json.loads(card.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_data(cls, card: Path, data: dict[str, Any]) -> "ModelCard":
         return cls(
             id=str(data["id"]), path=card.parent / str(data["file"]), title=str(data.get("title", data["id"])),
             license=str(data.get("license", "unknown")), description=str(data.get("description", "")),
@@ -208,20 +211,8 @@ def _card_info(card: ModelCard, model_id: str | None = None) -> EngineInfo:
 
 def model_cards(folders: list[Path] | None = None) -> list[ModelCard]:
     """Cards of SR models in the bundled and the user's folders (unreadable cards are logged)."""
-    folders = folders if folders is not None else [BUNDLED_WEIGHTS, user_data_dir() / "models" / "sr"]
-    cards = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.json")):
-            try:
-                card = ModelCard.read(path)
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("skipping model card %s: %s", path, exc)
-                continue
-            if card.extra.get("task", "upscale") == "upscale" and card.path.is_file():
-                cards.append(card)
-    return cards
+    found = card_files(folders if folders is not None else default_folders("sr"))
+    return [ModelCard.from_data(c.path, c.data) for c in found if c.data.get("task", "upscale") == "upscale"]
 
 
 class ScaleDispatchEngine:
