@@ -125,3 +125,16 @@ def test_eccv16_weights_in_the_user_folder_are_auto_colorize(tmp_path, monkeypat
         assert out.shape == (64, 64, 3)
     finally:
         registry.unregister(Task.COLORIZE, "eccv16-small")
+
+
+def test_bundled_default_card_is_complete_and_small():
+    from engines.paths import BUNDLED_WEIGHTS
+
+    card = json.loads((BUNDLED_WEIGHTS / "colorize-siggraph17-w025.json").read_text())
+    weights = BUNDLED_WEIGHTS / card["file"]
+    assert card["task"] == "colorize" and card["default"] is True and card["arch"] == "siggraph17"
+    assert weights.stat().st_size <= 20 * 1024 * 1024
+    for key in ("data", "command", "steps", "wall_minutes", "width", "metrics", "sha256"):
+        assert key in card, key
+    info = next(i for i in registry.infos(Task.COLORIZE) if i.id == "default")
+    assert info.alias_of == card["id"]

@@ -211,5 +211,11 @@ def export(ckpt: Path, dest: Path, half: bool = True) -> Path:
     from ..weights.files import save_safetensors
 
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    save_safetensors(state["model"], dest, half=half)
+    sd = state["model"]
+    if half:
+        # fp16 where the values fit; a BatchNorm running variance of the deep blocks can exceed
+        # fp16's 65504 (unnormalised activations), so those few vectors stay fp32
+        fits = lambda t: t.is_floating_point() and float(t.abs().max()) < 6.0e4  # noqa: E731
+        sd = {k: (v.half() if fits(v) else v) for k, v in sd.items()}
+    save_safetensors(sd, dest, half=False)
     return dest
