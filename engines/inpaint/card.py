@@ -46,12 +46,13 @@ def write_card(dest: Path, run: Path, card_id: str, title: str, command: str,
     loaded = load_model(dest)
     hp = loaded.hparams
     size_bytes = dest.stat().st_size
+    narrower = PAPER_BASE // int(hp["base"])
     card: dict[str, Any] = {
         "id": card_id, "file": dest.name, "title": title, "task": "inpaint", "default": default,
         "arch": loaded.arch.name, "hparams": hp, "size_multiple": 2 ** int(hp["layers"]),
         "input_convention": "RGB (2x - 1) in [-1, 1] multiplied by the valid mask; mask N x 1, 1 = valid",
         "width_reduction": f"first-level width {hp['base']} instead of the paper's {PAPER_BASE} "
-                           f"({PAPER_BASE // int(hp['base'])}x narrower at every level, ~{(PAPER_BASE // int(hp['base'])) ** 2}x fewer weights)",
+                           f"({narrower}x narrower at every level, ~{narrower ** 2}x fewer weights)",
         "license": "GAN Studio project weights (trained here on BSDS500 + CMP facades photos; research-use data)",
         "data": "BSDS500 train + test (400 photos) and CMP facades train photo halves (400); "
                 "held out: BSDS500 val, CBSD68, Kodak24, facades test",

@@ -3,15 +3,16 @@
 Pipeline of :meth:`PConvEngine.run` (request contract: ``image float32 H x W x 3`` RGB in [0, 1],
 ``mask float32 H x W`` **1 = fill**):
 
-1. the hole is ``mask >= HOLE_THRESHOLD``; the network sees a context window around its bounding box, grown to
-   the network's size multiple with real pixels (reflect padding only for small images);
+1. the hole is ``mask >= HOLE_THRESHOLD``; the network sees a context window around its bounding
+   box, grown to the network's size multiple with real pixels (reflect padding only for small images);
 2. when that window's longer side exceeds ``WORK_SIDE`` (large holes in large photos) it is
    area-downscaled for the network and the prediction is upscaled back: the known pixels keep
    their full resolution because only hole pixels are composited;
 3. the one polarity conversion: PConv input = ``(2 rgb - 1) * valid`` with ``valid = 1 - hole``;
 4. composite inside the window: ``mask`` weights the prediction, so the mask's soft edge is the
-   feather and every pixel with mask 0 (or outside the window) is returned bit-exact (float32 in, float32 out: 16-bit sources keep their
-   precision; alpha never reaches the engine and is kept by the caller).
+   feather and every pixel with mask 0 (or outside the window) is returned bit-exact (float32 in,
+   float32 out: 16-bit sources keep their precision; alpha never reaches the engine and is kept by
+   the caller).
 
 Cards (``<name>.json`` with ``"task": "inpaint"`` beside ``<name>.safetensors``) in the bundled
 ``resources/weights/`` and the user's ``<data>/models/inpaint/`` register ``pconv-<name>`` ids; the
@@ -20,8 +21,6 @@ bundled card with ``"default": true`` is also ``default``. Importing this module
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,7 @@ from ..classical import check_image, check_mask
 from ..core.protocol import (EngineError, EngineInfo, InpaintRequest, Input, Progress, Result,
                              RunContext, RunGenerator, Task)
 from ..core.registry import register
-from ..paths import BUNDLED_WEIGHTS, user_data_dir
 from . import window as win
-
-log = logging.getLogger(__name__)
 
 WORK_SIDE = 512  # longest side the network runs at (CPU budget: ~0.2 s at 512^2 for the compact net)
 # A pixel painted at least this much is a hole for the network: most of a soft brush edge is inside
@@ -152,23 +148,11 @@ def model_id_for(card_id: str) -> str:
 
 
 def inpaint_cards(folders: list[Path] | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
-    """``(card data, weights path, bundled)`` of inpainting cards; unreadable cards are logged."""
-    folders = folders if folders is not None else [BUNDLED_WEIGHTS, user_data_dir() / "models" / "inpaint"]
-    found = []
-    for i, folder in enumerate(folders):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.json")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                weights = path.parent / str(data["file"])
-                str(data["id"])
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("skipping model card %s: %s", path, exc)
-                continue
-            if data.get("task") == "inpaint" and weights.is_file():
-                found.append((data, weights, i == 0))
-    return found
+    """``(card data, weights path, bundled)`` of inpainting cards (walk shared in :mod:`engines.cards`)."""
+    from ..cards import card_files, default_folders
+
+    found = card_files(folders if folders is not None else default_folders("inpaint"))
+    return [(c.data, c.weights, c.bundled) for c in found if c.data.get("task") == "inpaint"]
 
 
 def register_models(folders: list[Path] | None = None) -> list[str]:
