@@ -14,7 +14,6 @@ up, their architecture detected from key names). Importing this module does not 
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,12 +25,12 @@ from ..core.protocol import (
     ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task,
 )
 from ..core.registry import register
-from ..paths import BUNDLED_WEIGHTS, user_data_dir
+from ..paths import user_data_dir
+from ..cards import card_files, default_folders
 from ..sr.engine import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
 
-log = logging.getLogger(__name__)
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
 PREVIEW_SIDE = 256  # the editor's live preview colorizes the photo scaled to this longer side
 
@@ -153,20 +152,8 @@ def _info(model_id: str, title: str, license: str, description: str, arch: str =
 
 
 def model_cards(folders: list[Path] | None = None) -> list[ModelCard]:
-    folders = folders if folders is not None else [BUNDLED_WEIGHTS, user_data_dir() / "models" / "colorize"]
-    cards = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.json")):
-            try:
-                card = ModelCard.read(path)
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("skipping model card %s: %s", path, exc)
-                continue
-            if card.extra.get("task") == "colorize" and card.path.is_file():
-                cards.append(card)
-    return cards
+    found = card_files(folders if folders is not None else default_folders("colorize"))
+    return [ModelCard.from_data(c.path, c.data) for c in found if c.data.get("task") == "colorize"]
 
 
 def register_models(folders: list[Path] | None = None) -> list[str]:
