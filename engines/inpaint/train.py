@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..train_utils import append_log, export_model, save_checkpoint
 from ..train_data import load_training_photos, random_crop
 from .masks import random_bucket_mask
 
@@ -124,8 +125,7 @@ def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterato
                  "elapsed": time.perf_counter() - t_start, "finetune": finetune}
         if disc is not None:
             state.update(disc=disc.state_dict(), opt_d=opt_d.state_dict())
-        torch.save(state, out / "last.tmp")
-        (out / "last.tmp").replace(ckpt)
+        save_checkpoint(state, ckpt)
 
     while True:
         progress = _progress(step, time.perf_counter() - t_start, cfg)
@@ -183,22 +183,14 @@ def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterato
                                     "sec_per_step": round((now - t_log) / len(logs), 4)}
             info.update({k: round(float(np.mean([r[k] for r in logs])), 5) for k in logs[0]})
             t_log, logs = now, []
-            with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(info) + "\n")
+            append_log(out, info)
             yield info
     save()
     info = {"step": step, "done": True, "elapsed_s": round(time.perf_counter() - t_start, 1)}
-    with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(info) + "\n")
+    append_log(out, info)
     yield info
 
 
 def export(ckpt: Path, dest: Path, half: bool = True) -> Path:
     """Write the generator weights of a training checkpoint as (fp16) ``.safetensors``."""
-    import torch
-
-    from ..weights.files import save_safetensors
-
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    save_safetensors(state["model"], dest, half=half)
-    return dest
+    return export_model(ckpt, dest, half=half)

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.cancel import CancelToken
+from ..train_utils import append_log, export_model, save_checkpoint
 from ..train_data import load_training_photos, random_crop
 
 
@@ -124,25 +125,17 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
         losses.append(float(loss.detach()))
         step += 1
         if step % cfg.save_every == 0 or step == cfg.steps:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, out / "last.tmp")
-            (out / "last.tmp").replace(ckpt)
+            save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt)
         if step % cfg.log_every == 0 or step == cfg.steps:
             info: dict[str, Any] = {"step": step, "loss": float(np.mean(losses)), "lr": lr_now,
                                     "sec_per_step": (time.perf_counter() - t0) / len(losses)}
             if cfg.eval_dir and (step % cfg.save_every == 0 or step == cfg.steps):
                 info["eval_psnr_y"] = evaluate(model, Path(cfg.eval_dir), cfg.scale)
             t0, losses = time.perf_counter(), []
-            with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(info) + "\n")
+            append_log(out, info)
             yield info
 
 
 def export(ckpt: Path, dest: Path, half: bool = True) -> Path:
     """Write the model weights of a training checkpoint as (fp16) ``.safetensors``."""
-    import torch
-
-    from ..weights.files import save_safetensors
-
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    save_safetensors(state["model"], dest, half=half)
-    return dest
+    return export_model(ckpt, dest, half=half)
