@@ -29,6 +29,7 @@ from engines.batch.progress import format_duration
 from engines.batch.tasks import TASKS, engines_for
 
 from .batch_worker import THUMB, BatchWorker
+from .model_list import fill_model_combo
 
 TASK_TITLES = {"upscale": "Upscale", "inpaint": "Fill masked regions", "colorize": "Colorize",
                "synthesize": "Synthesize from label maps"}
@@ -234,12 +235,8 @@ class BatchDialog(QDialog):
 
     def _task_changed(self, *_: object) -> None:
         task = self.task.currentData()
-        self.model.clear()
-        infos = engines_for(task)
-        aliased = {i.alias_of for i in infos if i.alias_of}
-        for info in sorted(infos, key=lambda i: i.id != "default"):
-            if info.id not in aliased:
-                self.model.addItem(info.title, info.id)
+        self.model.clear()  # another task: no previous choice to keep
+        fill_model_combo(self.model, engines_for(task))
         spec = TASKS[next(t for t in TASKS if t.value == task)]
         self._form.setRowVisible(self.scale, "scale" in spec.params)
         self._form.setRowVisible(self.masks, bool(spec.side_input))

@@ -16,6 +16,7 @@ from .colorize_panel import ColorizeSection
 from .synth_panel import SynthesisSection
 from .latent_panel import LatentSection
 from .engine_controller import EngineController
+from .model_list import fill_model_combo
 
 
 # the preview of the visible region upscales at most this many source pixels square, so it comes
@@ -31,20 +32,7 @@ class _ModelCombo(QComboBox):
 
     def reload(self) -> None:
         """(Re)list the registered engines of the task, keeping the current choice when it still exists."""
-        current = self.currentData()
-        self.blockSignals(True)
-        self.clear()
-        infos = registry.infos(self.task)
-        aliased = {i.alias_of for i in infos if i.alias_of}
-        # the default first; the model it stands for is not listed twice
-        for info in sorted(infos, key=lambda i: i.id != "default"):
-            if info.id in aliased:
-                continue
-            self.addItem(info.title, info.id)
-            self.setItemData(self.count() - 1, info.description or info.license, Qt.ItemDataRole.ToolTipRole)
-        index = self.findData(current) if current is not None else -1
-        self.setCurrentIndex(index if index >= 0 else 0)
-        self.blockSignals(False)
+        fill_model_combo(self, registry.infos(self.task))
         self.currentIndexChanged.emit(self.currentIndex())  # dependent labels follow the new list
 
     def has_network(self) -> bool:

@@ -25,6 +25,7 @@ from engines.core import EngineError, Result, Task, registry
 
 from .engine_controller import ADAPTERS, EngineController
 from .jobs import Job
+from .model_list import fill_model_combo
 from .latent_adapter import square_region
 from .latent_pad import EditPad
 
@@ -145,17 +146,7 @@ class LatentSection(QGroupBox):
 
     # ------------------------------------------------------------------ models
     def reload_models(self) -> None:
-        current = self.model.currentData()
-        self.model.blockSignals(True)
-        self.model.clear()
-        infos = registry.infos(Task.LATENT)
-        aliased = {i.alias_of for i in infos if i.alias_of}
-        for info in sorted(infos, key=lambda i: i.id != "default"):
-            if info.id not in aliased:
-                self.model.addItem(info.title, info.id)
-        index = self.model.findData(current) if current is not None else -1
-        self.model.setCurrentIndex(max(index, 0))
-        self.model.blockSignals(False)
+        fill_model_combo(self.model, registry.infos(Task.LATENT))
         self._model_changed()
 
     def has_model(self) -> bool:

@@ -26,6 +26,7 @@ from engines.labels import LabelPalette, PaletteError, load_palette
 
 from .commands import layer_change
 from .document import Layer
+from .model_list import fill_model_combo
 from .engine_controller import ADAPTERS, EngineController
 from .jobs import Job
 
@@ -160,17 +161,7 @@ class SynthesisSection(QGroupBox):
         """(Re)list the installed synthesis models and the segmentation model."""
         from engines.spade.engine import installed_segmenter
 
-        current = self.model.currentData()
-        self.model.blockSignals(True)
-        self.model.clear()
-        infos = registry.infos(Task.SYNTHESIZE)
-        aliased = {i.alias_of for i in infos if i.alias_of}
-        for info in sorted(infos, key=lambda i: i.id != "default"):
-            if info.id not in aliased:
-                self.model.addItem(info.title, info.id)
-        index = self.model.findData(current) if current is not None else -1
-        self.model.setCurrentIndex(max(index, 0))
-        self.model.blockSignals(False)
+        fill_model_combo(self.model, registry.infos(Task.SYNTHESIZE))
         self._segmenter = installed_segmenter()
         self.segment_button.setEnabled(self._segmenter is not None)
         self.segment_button.setToolTip(
