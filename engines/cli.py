@@ -10,6 +10,7 @@ Implemented here: ``bench sr``, ``models import-ncnn`` and ``models list|downloa
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -254,63 +255,38 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+# (command, task) -> "module:function" taking the parsed args; imported only when used, so that
+# `ganstudio bench sr` never imports the SPADE code (and nothing here imports torch up front)
+_HANDLERS = {
+    ("batch", ""): ".batch.cli:main",
+    ("bench", "batch"): ".bench.batch:main",
+    ("train", "inpaint"): ".inpaint.cli:train_main",
+    ("bench", "inpaint"): ".inpaint.cli:bench_main",
+    ("train", "colorize"): ".colorize.cli:train_main",
+    ("bench", "colorize"): ".colorize.cli:bench_main",
+    ("train", "spade"): ".spade.cli:train_main",
+    ("train", "segment"): ".spade.cli:train_main",
+    ("bench", "spade"): ".spade.cli:bench_main",
+    ("train", "igan"): ".latent.cli:train_main",
+    ("bench", "igan"): ".latent.cli:bench_main",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on bad usage: keep it a return code
         return int(exc.code or 0) if exc.code in (0, None) else 2
-    if args.command == "bench" and args.task == "sr":
-        return _bench_sr(args)
-    if args.command == "bench" and args.task == "sr-tiling":
-        return _bench_sr_tiling(args)
-    if args.command == "bench" and args.task == "sr-grid":
-        return _bench_sr_grid(args)
-    if args.command == "bench" and args.task == "sr-memory":
-        return _bench_sr_memory(args)
-    if args.command == "models":
-        return _models(args)
-    if args.command == "batch":
-        from .batch.cli import main as batch_main
-
-        return batch_main(args)
-    if args.command == "bench" and args.task == "batch":
-        from .bench.batch import main as bench_batch
-
-        return bench_batch(args)
-    if args.command == "train" and args.task == "sr":
-        return _train_sr(args)
-    if args.command == "train" and args.task == "inpaint":
-        from .inpaint.cli import train_main as _train_inpaint
-
-        return _train_inpaint(args)
-    if args.command == "bench" and args.task == "inpaint":
-        from .inpaint.cli import bench_main as _bench_inpaint
-
-        return _bench_inpaint(args)
-    if args.command == "train" and args.task == "colorize":
-        from .colorize.cli import train_main as _train_colorize
-
-        return _train_colorize(args)
-    if args.command == "bench" and args.task == "colorize":
-        from .colorize.cli import bench_main as _bench_colorize
-
-        return _bench_colorize(args)
-    if args.command == "train" and args.task in ("spade", "segment"):
-        from .spade.cli import train_main as _train_spade
-
-        return _train_spade(args)
-    if args.command == "bench" and args.task == "spade":
-        from .spade.cli import bench_main as _bench_spade
-
-        return _bench_spade(args)
-    if args.command == "train" and args.task == "igan":
-        from .latent.cli import train_main as _train_igan
-
-        return _train_igan(args)
-    if args.command == "bench" and args.task == "igan":
-        from .latent.cli import bench_main as _bench_igan
-
-        return _bench_igan(args)
+    key = (args.command, args.task if args.command in ("train", "bench") else "")
+    local = {("bench", "sr"): _bench_sr, ("bench", "sr-tiling"): _bench_sr_tiling,
+             ("bench", "sr-grid"): _bench_sr_grid, ("bench", "sr-memory"): _bench_sr_memory,
+             ("train", "sr"): _train_sr, ("models", ""): _models}
+    if key in local:
+        return local[key](args)
+    handler = _HANDLERS.get(key)
+    if handler is not None:
+        module, name = handler.split(":")
+        return getattr(importlib.import_module(module, __package__), name)(args)
     command = args.command if args.command != "bench" else f"bench {args.task}"
     print(f"ganstudio: '{command}' is not available in this version yet", file=sys.stderr)
     return 2
