@@ -119,3 +119,12 @@ def test_leftthomas_srgan_beats_bicubic_on_set5(shared_data):
     sr = drive(engine.run(UpscaleRequest(lr, scale=4), RunContext())).image
     bic = drive(registry.get(Task.UPSCALE, "bicubic").run(UpscaleRequest(lr, scale=4), RunContext())).image
     assert psnr_y(sr, hr, 4) > psnr_y(bic, hr, 4) + 1.0
+
+
+def test_rrdb_overlap_is_wide_but_at_most_half_the_tile(tiny_rrdb):
+    image = _image(40, 40)
+    big = drive(tiny_rrdb.run(UpscaleRequest(image, scale=2, tile=1024), RunContext()))
+    small = drive(tiny_rrdb.run(UpscaleRequest(image, scale=2, tile=256), RunContext()))
+    asked = drive(tiny_rrdb.run(UpscaleRequest(image, scale=2, tile=256, overlap=48), RunContext()))
+    # 192 keeps x4plus within 1/255 of a whole-image run (bench/out/sr_tiling_rrdb192.json)
+    assert (big.extras["overlap"], small.extras["overlap"], asked.extras["overlap"]) == (192, 128, 48)

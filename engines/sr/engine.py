@@ -34,10 +34,12 @@ log = logging.getLogger(__name__)
 # the middle half, so each kept output pixel saw >= overlap/4 input pixels of real context. The
 # compact VGG net (receptive radius ~18 px) is within 1/255 of a whole-image run at 32; RRDB's
 # effective field is much wider: on a 512² photo crop with 256 tiles (`ganstudio bench sr-tiling`)
-# x4plus differs from a whole-image run by max 13/255 at overlap 64, 4/255 at 96 and 3/255 (mean
-# 0.01/255) at 128, so it gets 128; our compact default is within 1/255 at 32.
+# x4plus differs from a whole-image run by max 13/255 at overlap 64, 4/255 at 96, 3/255 (mean
+# 0.01/255) at 128 and 1/255 (mean 0.0006/255) at 192 with 384 tiles, so it gets 192 — but never
+# more than half the tile (a small user tile then trades exactness for memory: 128 of 256 = 3/255).
+# Our compact default is within 1/255 at 32.
 OVERLAP = 32
-OVERLAP_BY_ARCH = {"rrdbnet": 128, "msrresnet": 48, "srgan": 48, "srvgg": 32}
+OVERLAP_BY_ARCH = {"rrdbnet": 192, "msrresnet": 48, "srgan": 48, "srvgg": 32}
 SCALES = (1, 2, 3, 4, 8)
 
 
@@ -156,7 +158,7 @@ class SREngine:
                 y = module(x).clamp_(0.0, 1.0)
             return y[0].float().permute(1, 2, 0).cpu().numpy()
 
-        overlap = request.overlap or OVERLAP_BY_ARCH.get(loaded.arch.name, OVERLAP)
+        overlap = request.overlap or min(OVERLAP_BY_ARCH.get(loaded.arch.name, OVERLAP), max(OVERLAP, tile // 2))
         out = yield from run_tiled(image, upscale, native, tile, overlap, ctx.cancel, multiple=multiple)
         extras: dict[str, Any] = {"scale": request.scale, "native_scale": native, "tile": tile,
                                   "overlap": overlap, "device": ctx.device, "dtype": dtype,
