@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..train_utils import append_log, save_checkpoint
 from ..train_data import load_training_photos
 from .hints import synthetic_hints
 from .lab import AB_MAX, AB_STEP, AB_GRID, NET_SIZE, rgb_to_lab
@@ -168,9 +169,8 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
     t0, hist, t_wall = time.perf_counter(), [], time.perf_counter()
 
     def save() -> None:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "wall": wall + time.perf_counter() - t_wall, "config": asdict(cfg)}, out / "last.tmp")
-        (out / "last.tmp").replace(ckpt)
+        save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                         "wall": wall + time.perf_counter() - t_wall, "config": asdict(cfg)}, ckpt)
 
     while step < cfg.steps:
         if cancel is not None:
@@ -199,8 +199,7 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
             if eval_photos and (step % cfg.save_every == 0 or step == cfg.steps):
                 info.update(evaluate(model, eval_photos))
             t0, hist = time.perf_counter(), []
-            with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(info) + "\n")
+            append_log(out, info)
             yield info
 
 

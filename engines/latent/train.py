@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..train_utils import append_log, save_checkpoint
 from .domains import DOMAINS, facades_photos, random_crops, shapes
 
 
@@ -165,14 +166,11 @@ def train_igan(cfg: IganTrainConfig, cancel: CancelToken | None = None) -> Itera
         state = {"g": g.state_dict(), "d": d.state_dict(), "e": e.state_dict(), "opt_g": opt_g.state_dict(),
                  "opt_d": opt_d.state_dict(), "opt_e": opt_e.state_dict(), "step": step, "enc_step": enc_step,
                  "elapsed": time.perf_counter() - t0}
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(state, ckpt)
 
     def log(info: dict[str, Any]) -> dict[str, Any]:
         info = {"step": step, "enc_step": enc_step, "elapsed": round(time.perf_counter() - t0, 1), **info}
-        with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(info) + "\n")
+        append_log(out, info)
         return info
 
     g.train(), d.train()

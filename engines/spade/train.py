@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..train_utils import append_log, save_checkpoint
 from .facades import FacadePair
 
 N_CLASSES = 12
@@ -234,8 +235,7 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
     def save() -> None:
         state = {"g": netg.state_dict(), "d": netd.state_dict(), "opt_g": opt_g.state_dict(),
                  "opt_d": opt_d.state_dict(), "step": step, "elapsed": time.perf_counter() - t_start}
-        torch.save(state, out / "last.tmp")
-        (out / "last.tmp").replace(ckpt)
+        save_checkpoint(state, ckpt)
 
     while True:
         progress = _progress(step, cfg.steps, time.perf_counter() - t_start, cfg.minutes)
@@ -288,7 +288,7 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
             t_log, logs = time.perf_counter(), []
     save()
     info = {"step": step, "done": True, "elapsed_s": round(time.perf_counter() - t_start, 1)}
-    _append_log(out, info)
+    append_log(out, info)
     yield info
 
 
@@ -316,13 +316,8 @@ def _log_info(out, step, progress, t_start, t_log, logs, ambiguous=None) -> dict
         info.update({k: round(float(np.mean([r[k] for r in logs])), 5) for k in logs[0]})
     if ambiguous is not None:
         info["label_ambiguous_share"] = round(ambiguous, 4)
-    _append_log(out, info)
+    append_log(out, info)
     return info
-
-
-def _append_log(out: Path, info: dict[str, Any]) -> None:
-    with open(out / "log.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(info) + "\n")
 
 
 # ----------------------------------------------------------------------------- segmentation
@@ -362,9 +357,8 @@ def train_segment(cfg: SegmentTrainConfig, cancel: CancelToken | None = None,
     t_start, t_log, logs = time.perf_counter() - elapsed, time.perf_counter(), []
 
     def save() -> None:
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "elapsed": time.perf_counter() - t_start}, out / "last.tmp")
-        (out / "last.tmp").replace(ckpt)
+        save_checkpoint({"net": net.state_dict(), "opt": opt.state_dict(), "step": step,
+                         "elapsed": time.perf_counter() - t_start}, ckpt)
 
     while True:
         progress = _progress(step, cfg.steps, time.perf_counter() - t_start, cfg.minutes)
@@ -392,7 +386,7 @@ def train_segment(cfg: SegmentTrainConfig, cancel: CancelToken | None = None,
             t_log, logs = time.perf_counter(), []
     save()
     info = {"step": step, "done": True, "elapsed_s": round(time.perf_counter() - t_start, 1)}
-    _append_log(out, info)
+    append_log(out, info)
     yield info
 
 
