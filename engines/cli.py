@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--datasets", help="sr: comma-separated sets (default Set5,Set14,BSD100)")
     bench.add_argument("--limit", type=int, default=0, help="at most this many images per set")
     bench.add_argument("--weights", help="sr, igan: also register the model cards in this folder")
-    bench.add_argument("--tile", type=int, default=128, help="sr-tiling: tile edge (input pixels)")
+    bench.add_argument("--tile", type=int, help="sr-tiling: tile edge (default 128); sr-memory: (default auto)")
     bench.add_argument("--size", type=int, default=512, help="sr-tiling: test image edge")
     bench.add_argument("--overlaps", help="sr-tiling: comma-separated overlaps (0 = the engine's)")
     bench.add_argument("--image-size", help="sr-memory: WIDTHxHEIGHT of the input (default 6000x4000)")
@@ -168,7 +168,7 @@ def _bench_sr_memory(args: argparse.Namespace) -> int:
         rows = []
         for model in _names(args.models, ["default"]):
             row = measure(resolve_engine(model, 4, Path(args.data or ".")), width, height,
-                          scale=_ints(args.scale, [4])[0], tile=args.tile if args.tile != 128 else 0)
+                          scale=_ints(args.scale, [4])[0], tile=args.tile or 0)
             print(json.dumps(row), flush=True)
             rows.append(row)
     except (EngineError, ValueError) as exc:
@@ -211,14 +211,14 @@ def _bench_sr_tiling(args: argparse.Namespace) -> int:
         from .sr.engine import register_models
 
         register_models([Path(args.weights)])
-    image = sr_tiling.test_image(args.size)
+    image = sr_tiling.sample_crop(args.size)
     rows = []
     print(sr_tiling.HEADER, flush=True)
     try:
         overlaps = _ints(args.overlaps, [0])
         for model in _names(args.models, ["default"]):
             engine = resolve_engine(model, 4, Path(args.data or "."))
-            for row in sr_tiling.measure(engine, model, image, args.tile, overlaps):
+            for row in sr_tiling.measure(engine, model, image, args.tile or 128, overlaps):
                 print(sr_tiling.format_row(row), flush=True)
                 rows.append(row)
     except (EngineError, ValueError) as exc:

@@ -30,7 +30,7 @@ class TilingRow:
     seconds_tiled: float
 
 
-def test_image(size: int) -> np.ndarray:
+def sample_crop(size: int) -> np.ndarray:
     """The centre ``size`` square of the bundled astronaut photo (resized up if it is smaller)."""
     import cv2
 

@@ -257,8 +257,8 @@ def register_models(folders: list[Path] | None = None) -> list[str]:
     if defaults:
         defaults.sort(key=lambda c: -int(c.extra.get("scale", 4)))
         dinfo = _card_info(defaults[0], "default")
+        # largest scale last, so it wins if two default cards share a scale
         by_scale = {int(c.extra.get("scale", 4)): c.path for c in reversed(defaults)}
-        by_scale[dinfo.scale] = defaults[0].path
         register(dinfo, lambda info=dinfo, paths=by_scale: ScaleDispatchEngine(info, paths))
         ids.append("default")
     return ids
