@@ -14,6 +14,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from .cli_output import print_progress
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganstudio")
@@ -100,8 +102,7 @@ def _train_sr(args: argparse.Namespace) -> int:
                         lr=args.lr, threads=args.threads, eval_dir=args.eval,
                         init=args.init)
     for info in train(cfg):
-        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()),
-              flush=True)
+        print_progress(info)
     return 0
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_output import print_progress
+
 
 def add_train_parser(tsub) -> None:
     t = tsub.add_parser("colorize", help="reduced-width SIGGRAPH17 colorizer on BSDS500 train+test + facades train")
@@ -44,8 +46,7 @@ def train_main(args: argparse.Namespace) -> int:
                               steps=args.steps, minutes=args.minutes, lr=args.lr, threads=args.threads,
                               eval_dir=args.eval)
     for info in train(cfg):
-        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()),
-              flush=True)
+        print_progress(info)
     return 0
 
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..cli_output import print_progress
+
 
 def add_train_parser(tsub) -> None:
     t = tsub.add_parser("inpaint", help="PConv U-Net on BSDS500 train+test + facades photos")
@@ -47,8 +49,7 @@ def train_main(args: argparse.Namespace) -> int:
                              max_minutes=args.minutes, lr=args.lr, adv_weight=args.adv,
                              fm_weight=args.fm, threads=args.threads, seed=args.seed)
     for info in train(cfg):
-        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()),
-              flush=True)
+        print_progress(info)
     return 0
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_output import print_progress
+
 
 def add_train_parser(tsub) -> None:
     t = tsub.add_parser("igan", help="iGAN: 64-px DCGAN / WGAN-GP generator + inverting encoder")
@@ -57,8 +59,7 @@ def train_main(args: argparse.Namespace) -> int:
                                  device=args.device, seed=args.seed)
         tr._n_up(cfg.size)
         for info in tr.train_igan(cfg):
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()),
-                  flush=True)
+            print_progress(info)
     except (ValueError, FileNotFoundError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_output import print_progress
+
 
 def add_train_parsers(tsub) -> None:
     t = tsub.add_parser("spade", help="GauGAN/SPADE + VAE style encoder on CMP Facades train")
@@ -36,10 +38,6 @@ def _common(t, out: str) -> None:
     t.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--export", help="write fp16 .safetensors + model card of out/last.pt here and stop")
-
-
-def _print(info: dict) -> None:
-    print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()), flush=True)
 
 
 def train_main(args: argparse.Namespace) -> int:
@@ -76,7 +74,7 @@ def train_main(args: argparse.Namespace) -> int:
         loop = tr.train_segment(tr.SegmentTrainConfig(width=args.width, **common))
     try:
         for info in loop:
-            _print(info)
+            print_progress(info)
     except (ValueError, FileNotFoundError) as exc:  # a foreign --out checkpoint, missing data
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
