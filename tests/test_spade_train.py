@@ -86,8 +86,12 @@ def test_segment_few_steps_and_export(tmp_path, tiny_pairs):
     from engines.spade.engine import installed_segmenter
 
     seg = installed_segmenter([tmp_path / "w"])
+    assert seg.work_side == 64  # the card keeps the training crop: segment at the scale it learned
+    seen = []
+    seg.net().register_forward_pre_hook(lambda m, args: seen.append(tuple(args[0].shape[2:])))
     labels, seconds = seg(np.random.default_rng(0).random((50, 70, 3)).astype(np.float32))
     assert labels.shape == (50, 70) and labels.dtype == np.int32 and 0 <= labels.min() and labels.max() < 12
+    assert seen == [(48, 64)]  # longer side 64, multiples of 8; labels back at 50 x 70
 
 
 def test_cli_usage_errors(tmp_path, capsys):

@@ -240,9 +240,9 @@ def installed_segmenter(folders: list[Path] | None = None):
     cards = spade_cards(folders, task="segment")
     if not cards:
         return None
-    from .segment import Segmenter
+    from .segment import WORK_SIDE, Segmenter
 
-    return Segmenter(cards[0].path)
+    return Segmenter(cards[0].path, int(cards[0].extra.get("work_side", WORK_SIDE)))
 
 
 def segmenter_cards(folders: list[Path] | None = None) -> list[SpadeCard]:

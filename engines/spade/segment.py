@@ -92,10 +92,11 @@ def to_input(photo: np.ndarray, side: int = WORK_SIDE) -> tuple[torch.Tensor, tu
     return x, (h, w)
 
 
-def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu") -> np.ndarray:
-    """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (logits upsampled bilinearly,
-    then argmax: the boundaries follow the photo at full resolution)."""
-    x, (h, w) = to_input(photo)
+def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE) -> np.ndarray:
+    """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (the net runs with the longer
+    side = ``side``; logits upsampled bilinearly, then argmax: the boundaries follow the photo at
+    full resolution)."""
+    x, (h, w) = to_input(photo, side)
     net = net.eval()
     with torch.inference_mode():
         logits = net(x.to(device))
@@ -106,8 +107,11 @@ def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu") -> 
 class Segmenter:
     """The installed segmentation model (lazy load; ``available()`` says whether its file exists)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, work_side: int = WORK_SIDE) -> None:
         self.path = Path(path)
+        # the side the net was trained at (its card's "work_side"; a 256² facade trained as
+        # 128 crops must be segmented at 128 so windows have the size the net learned)
+        self.work_side = int(work_side)
         self._net: FacadeSegNet | None = None
 
     def net(self) -> FacadeSegNet:
@@ -119,5 +123,5 @@ class Segmenter:
 
     def __call__(self, photo: np.ndarray) -> tuple[np.ndarray, float]:
         started = time.perf_counter()
-        labels = segment_photo(self.net(), photo)
+        labels = segment_photo(self.net(), photo, side=self.work_side)
         return labels, time.perf_counter() - started

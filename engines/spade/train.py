@@ -442,6 +442,8 @@ def _write_card(dest: Path, task: str, step: int, elapsed: float, extra: dict[st
     if cfg_file.is_file():
         config = json.loads(cfg_file.read_text())
         base["train_config"] = config
+        if task == "segment":  # segment at the scale it was trained at (engines.spade.segment)
+            base["work_side"] = int(config.get("crop", 256))
         if task == "synthesize":  # what the editor needs without loading the weights
             base["hparams"] = {"semantic_nc": N_CLASSES, "ngf": config.get("ngf"),
                                "use_vae": bool(config.get("use_vae", True))}
