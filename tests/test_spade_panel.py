@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QPoint, QPointF, Qt
-from spade_models import write_tiny_segnet, write_tiny_spade
+from spade_models import hide_bundled_synthesis, write_tiny_segnet, write_tiny_spade
 
 from app.document import UNLABELED, Layer
 from app.mainwindow import MainWindow
@@ -97,15 +97,26 @@ def drag(qtbot, win, a, b, button=LEFT):
     qtbot.mouseRelease(canvas, button, NOMOD, at(*b))
 
 
-def test_empty_state_says_what_is_needed(win):
-    synth = win.engines_dock.synth
-    assert not synth.has_model()
-    assert synth.status.text() == NO_MODEL
-    assert not synth.generate_button.isEnabled() and not synth.apply_button.isEnabled()
-    assert not synth.candidates_button.isEnabled()
-    assert not synth.segment_button.isEnabled() and synth.segment_button.toolTip() == NO_SEGMENTER
-    assert synth.load_button.isEnabled() and synth.save_button.isEnabled()
-    assert synth.apply() is None  # says so instead of running anything
+@pytest.fixture
+def nothing_installed(monkeypatch, tmp_path):
+    restore = hide_bundled_synthesis(monkeypatch, tmp_path)
+    yield
+    restore()
+
+
+def test_empty_state_says_what_is_needed(nothing_installed, qtbot, photo):
+    win = make_window(qtbot, photo)
+    try:
+        synth = win.engines_dock.synth
+        assert not synth.has_model()
+        assert synth.status.text() == NO_MODEL
+        assert not synth.generate_button.isEnabled() and not synth.apply_button.isEnabled()
+        assert not synth.candidates_button.isEnabled()
+        assert not synth.segment_button.isEnabled() and synth.segment_button.toolTip() == NO_SEGMENTER
+        assert synth.load_button.isEnabled() and synth.save_button.isEnabled()
+        assert synth.apply() is None  # says so instead of running anything
+    finally:
+        close(win)
 
 
 def test_label_rectangle_tool_is_one_undo_step(qtbot, win):

@@ -94,13 +94,20 @@ def test_segment_few_steps_and_export(tmp_path, tiny_pairs):
     assert seen == [(48, 64)]  # longer side 64, multiples of 8; labels back at 50 x 70
 
 
-def test_cli_usage_errors(tmp_path, capsys):
-    assert main(["train", "spade", "--data", str(tmp_path)]) == 2
-    assert "no facades/train" in capsys.readouterr().err
-    assert main(["train", "segment", "--out", str(tmp_path / "none"), "--export", str(tmp_path / "x.safetensors")]) == 2
-    assert main(["bench", "spade"]) == 2
-    assert main(["bench", "spade", "--data", str(tmp_path)]) == 1
-    assert "no facades segmentation model installed" in capsys.readouterr().err
+def test_cli_usage_errors(tmp_path, capsys, monkeypatch):
+    from spade_models import hide_bundled_synthesis
+
+    restore = hide_bundled_synthesis(monkeypatch, tmp_path)  # the bench's "nothing installed" message
+    try:
+        assert main(["train", "spade", "--data", str(tmp_path)]) == 2
+        assert "no facades/train" in capsys.readouterr().err
+        assert main(["train", "segment", "--out", str(tmp_path / "none"),
+                     "--export", str(tmp_path / "x.safetensors")]) == 2
+        assert main(["bench", "spade"]) == 2
+        assert main(["bench", "spade", "--data", str(tmp_path)]) == 1
+        assert "no facades segmentation model installed" in capsys.readouterr().err
+    finally:
+        restore()
 
 
 def test_resume_from_a_foreign_checkpoint_is_a_clear_error(tmp_path, tiny_pairs):

@@ -457,9 +457,14 @@ def model_card_md(card: dict[str, Any]) -> str:
     """The human-readable card: what data, what command, what is missing. Figures come from
     ``ganstudio bench spade`` and are added by whoever runs it (never invented here)."""
     cfg = card.get("train_config", {})
-    flags = " ".join(f"--{k} {v}" for k, v in (("crop", cfg.get("crop")), ("ngf", cfg.get("ngf")),
-                                                  ("hidden", cfg.get("spade_hidden")), ("batch", cfg.get("batch")),
-                                                  ("steps", cfg.get("steps"))) if v is not None)
+    # every flag that shaped the run, so the command on the card reproduces it
+    flags = " ".join(f"--{k} {v}" for k, v in (
+        ("out", cfg.get("out")), ("crop", cfg.get("crop")), ("load", cfg.get("load")), ("ngf", cfg.get("ngf")),
+        ("hidden", cfg.get("spade_hidden")), ("ndf", cfg.get("ndf")), ("width", cfg.get("width")),
+        ("batch", cfg.get("batch")), ("steps", cfg.get("steps")), ("minutes", cfg.get("minutes") or None),
+        ("threads", cfg.get("threads")), ("device", cfg.get("device"))) if v is not None)
+    if cfg.get("use_vae") is False:
+        flags += " --no-vae"
     command = "synthesize" if card.get("arch") == "spade" else "segment"
     lines = [
         f"# {card['title']}", "",
@@ -467,7 +472,9 @@ def model_card_md(card: dict[str, Any]) -> str:
         "## Data", "CMP Facades `train` (400 pix2pix pairs; labels recovered by palette snapping + a 5x5 mode "
         "filter, ~15 % of label pixels are JPEG-blended and re-labelled). `facades/test` was never read.", "",
         "## Command", f"`ganstudio train {'spade' if command == 'synthesize' else 'segment'} {flags}` "
-        f"then `--export {card['file']}`; {card.get('steps', '?')} steps, {card.get('train_seconds', '?')} s.", "",
+        f"then `--export {card['file']}`; {card.get('steps', '?')} steps, {card.get('train_seconds', '?')} s "
+        "of wall time (a run ends at `--steps` or `--minutes`, whichever comes first; the learning-rate "
+        "schedule follows the same progress).", "",
     ]
     if command == "synthesize":
         lines += ["## Method", "SPADE generator (Park et al. 2019) with the VAE style encoder, 2-scale PatchGAN with "
