@@ -67,7 +67,7 @@ def build_latent(doc: Document, options: dict) -> LatentEditRequest:
         latent=None if latent is None else np.asarray(latent, np.float32).copy(),
         target=options.get("target"), mode=mode, projection=str(options.get("projection", "hybrid")),
         base=str(options.get("base", "photo")), seed=int(options.get("seed", 0)),
-        starts=int(options.get("starts", 0)),
+        starts=int(options.get("starts", 0)), keep_rest=float(options.get("keep_rest", 0.0)),
     )
 
 

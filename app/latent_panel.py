@@ -17,11 +17,12 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup, QColorDialog, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
+    QButtonGroup, QCheckBox, QColorDialog, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
     QListWidgetItem, QPushButton, QRadioButton, QSlider, QSpinBox, QWidget,
 )
 
 from engines.core import EngineError, Result, Task, registry
+from engines.latent.engine import DEFAULTS as LATENT_DEFAULTS
 
 from .engine_controller import ADAPTERS, EngineController
 from .jobs import Job
@@ -31,6 +32,7 @@ from .latent_pad import EditPad
 
 THUMB = 56
 NO_MODEL = "no latent model installed — ganstudio train igan"
+KEEP_REST = LATENT_DEFAULTS["keep_rest"]  # weight of the "Keep the rest" check box
 PROJECTIONS = (("Hybrid (encoder + optimisation)", "hybrid"), ("Optimisation only", "optimize"),
                ("Encoder only", "encoder"))
 
@@ -105,6 +107,10 @@ class LatentSection(QGroupBox):
         self.size.valueChanged.connect(self._size_changed)
         self.clear_button = QPushButton("Clear strokes")
         self.clear_button.clicked.connect(self.pad.clear_strokes)
+        self.keep_rest = QCheckBox("Keep the rest")
+        self.keep_rest.setChecked(True)
+        self.keep_rest.setToolTip("Keep the projection as it is away from your strokes, so the edit stays "
+                                  "local (off: the model may re-render the whole image, as in iGAN)")
         self.edit_button = QPushButton("Edit")
         self.edit_button.setToolTip("Search the latent space for images that follow the strokes")
         self.edit_button.clicked.connect(self.edit)
@@ -138,6 +144,7 @@ class LatentSection(QGroupBox):
         form.addRow(_centred(self.pad))
         form.addRow(tool_row)
         form.addRow("Size", _row(self.size, self.clear_button))
+        form.addRow(self.keep_rest)
         form.addRow(_row(self.edit_button, self.stop_button))
         form.addRow(self.gallery)
         form.addRow("Morph", self.morph)
@@ -238,7 +245,8 @@ class LatentSection(QGroupBox):
             self.controller.error.emit("Press Project (or Random) first, then paint strokes on the pad.")
             return None
         return self._submit("edit", {"region": self.region, "latent": self.z0, "strokes": self.pad.strokes,
-                                     "base": self.base})
+                                     "base": self.base,
+                                     "keep_rest": KEEP_REST if self.keep_rest.isChecked() else 0.0})
 
     def stop(self) -> None:
         for job_id in list(self._jobs):

@@ -217,3 +217,38 @@ def test_dcgan_generator_imported_through_the_models_manager_is_offered(tmp_path
     finally:
         for model_id in ids:
             registry.unregister(Task.LATENT, model_id)
+
+
+def test_keep_rest_region_is_far_from_the_strokes():
+    from engines.latent.edit import Constraints
+    from engines.latent.engine import far_from_strokes
+
+    c = Constraints()
+    w = torch.zeros(1, 1, 64, 64)
+    w[0, 0, 30:34, 30:34] = 1.0
+    c.color_w = w
+    far = far_from_strokes(c, 64)
+    assert far.shape == (64, 64) and far.dtype == np.float32
+    assert far[32, 32] < 0.05 and far[32, 36] < 0.5  # on and right beside the stroke: free to change
+    assert far[0, 0] > 0.99 and far[63, 5] > 0.99  # far away: kept
+    assert 0.0 <= far.min() and far.max() <= 1.0
+
+
+def test_keep_rest_holds_the_projection_away_from_the_strokes(engine):
+    photo = _photo(7)
+    z0 = _project(engine, photo, "hybrid").latent
+    strokes = np.zeros(photo.shape[:2] + (4,), np.float32)
+    strokes[30:50, 30:50] = (0.9, 0.1, 0.1, 1.0)
+    s = engine.model().size
+    outside = []
+    for keep_rest in (0.0, 3.0):
+        r = drive(engine.run(LatentEditRequest(image=photo, latent=z0, color_strokes=strokes, starts=4,
+                                               iterations=30, candidates=2, keep_rest=keep_rest), RunContext()))
+        frames = r.extras["frames"]  # s x s: frame 0 = G(z0), the last = the chosen edit
+        far = np.ones((s, s), bool)
+        far[: s * 3 // 4, : s * 3 // 4] = False  # the bottom/right band, far from the stroke
+        outside.append(float(np.abs(frames[-1] - frames[0])[far].mean()))
+    assert outside[1] < outside[0]  # kept: the generated image changes less away from the stroke
+    with pytest.raises(EngineError, match="keep_rest"):
+        drive(engine.run(LatentEditRequest(image=photo, latent=z0, color_strokes=strokes, keep_rest=-1.0),
+                         RunContext()))

@@ -119,6 +119,10 @@ class LatentEditRequest:
     starts: int = 0
     iterations: int = 0
     frames: int = 0
+    # weight (0 = off) of keeping the projection away from the strokes: everything farther than
+    # 1/16 of the side from a colour or sketch stroke counts as a soft "keep" region, so an edit
+    # stays local instead of re-rendering the whole image (the user's own keep strokes add to it)
+    keep_rest: float = 0.0
 
 
 Request = Union[UpscaleRequest, InpaintRequest, ColorizeRequest, SynthesizeRequest, LatentEditRequest]

@@ -50,7 +50,10 @@ MODES = ("project", "edit", "transfer", "random")
 # CPU one Adam step of the ngf-64 generator at batch 64 takes >1 s, so there the default is 8
 # starts (measured figures in the report / model card); on CUDA the paper's 64.
 DEFAULTS = {"starts": 64, "cpu_starts": 8, "iterations": 40, "candidates": 16, "frames": 16,
-            "project_steps": 40, "project_starts": 4}
+            "project_steps": 40, "project_starts": 4,
+            # the editor's "Keep the rest" weight (LatentEditRequest.keep_rest; the request's own
+            # default stays 0 = the paper's unconstrained edit)
+            "keep_rest": 0.3}
 NO_MODEL = "no latent model installed — ganstudio train igan"
 
 
@@ -284,10 +287,27 @@ def constraints_for(model, request: LatentEditRequest, hw: tuple[int, int]):
     if request.sketch_strokes is not None:
         sk = _resize(plane(request.sketch_strokes, "sketch_strokes", 1), s, s)
         c.sketch = torch.from_numpy(np.clip(sk / max(float(sk.max()), 1e-6), 0, 1))[None, None].to(dev)
-    if request.keep_mask is not None:
-        keep = _resize(plane(request.keep_mask, "keep_mask", 1), s, s)
-        c.keep_w = torch.from_numpy(np.ascontiguousarray(keep))[None, None].to(dev)
+    keep = _resize(plane(request.keep_mask, "keep_mask", 1), s, s) if request.keep_mask is not None else None
+    if request.keep_rest:
+        if not (np.isfinite(request.keep_rest) and 0.0 <= request.keep_rest <= 10.0):
+            raise EngineError(f"keep_rest must be a weight in [0, 10], got {request.keep_rest}")
+        rest = float(request.keep_rest) * far_from_strokes(c, s)
+        keep = rest if keep is None else np.maximum(keep, rest)
+    if keep is not None:
+        c.keep_w = torch.from_numpy(np.ascontiguousarray(keep, np.float32))[None, None].to(dev)
     return c
+
+
+def far_from_strokes(c, s: int) -> np.ndarray:
+    """float32 s x s in [0, 1]: 1 farther than ``s / 16`` px from every colour or sketch stroke,
+    0 on and near them, with a soft edge (the "keep the rest" region of :class:`LatentEditRequest`)."""
+    painted = np.zeros((s, s), np.float32)
+    for plane in (c.color_w, c.sketch):
+        if plane is not None:
+            painted = np.maximum(painted, plane[0, 0].detach().cpu().numpy())
+    near = cv2.dilate((painted > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, s // 16)).astype(np.float32)
+    return np.clip(1.0 - cv2.GaussianBlur(near, (0, 0), max(0.5, s / 64)), 0.0, 1.0)
 
 
 def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
