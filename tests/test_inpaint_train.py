@@ -36,3 +36,24 @@ def test_short_run_checkpoints_resumes_and_exports(fake_root, tmp_path, adv):
     from engines.weights.loader import load_model
 
     assert load_model(read_state_dict(dest)).arch.name.startswith("pconv")
+
+
+def test_init_starts_a_new_run_from_another_runs_weights(fake_root, tmp_path):
+    import torch
+
+    first = InpaintTrainConfig(data=str(fake_root), out=str(tmp_path / "l1"), base=4, layers=4, crop=64, batch=2,
+                               steps=2, log_every=2, save_every=2, sets=("bsds500",))
+    list(train(first))
+    before = torch.load(tmp_path / "l1" / "last.pt", weights_only=True)["model"]
+    second = InpaintTrainConfig(data=str(fake_root), out=str(tmp_path / "adv"), base=4, layers=4, crop=64, batch=2,
+                                steps=1, log_every=1, sets=("bsds500",), adv_weight=0.01, fm_weight=0.01,
+                                init=str(tmp_path / "l1" / "last.pt"), lr=0.0)
+    logs = list(train(second))
+    assert [r["step"] for r in logs if "loss" in r] == [1]  # a new run: its own step count
+    after = torch.load(tmp_path / "adv" / "last.pt", weights_only=True)["model"]
+    key = next(k for k in before if k.endswith("input_conv.weight"))
+    assert torch.equal(before[key], after[key])  # lr 0: the weights are exactly the ones it started from
+    wrong = InpaintTrainConfig(data=str(fake_root), out=str(tmp_path / "bad"), base=8, layers=4, crop=64, batch=2,
+                               steps=1, sets=("bsds500",), init=str(tmp_path / "l1" / "last.pt"))
+    with pytest.raises(ValueError, match="does not match --base 8"):
+        list(train(wrong))

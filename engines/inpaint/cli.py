@@ -24,6 +24,8 @@ def add_train_parser(tsub) -> None:
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--adv", type=float, default=0.0, help="PatchGAN hinge weight (0 = off)")
     t.add_argument("--fm", type=float, default=0.0, help="discriminator feature-matching weight")
+    t.add_argument("--init", default="", help="start a new run from this checkpoint's weights (fresh optimiser "
+                                              "and schedule), e.g. runs/inpaint/last.pt")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--export", help="write fp16 .safetensors of out/last.pt here and stop")
@@ -47,9 +49,16 @@ def train_main(args: argparse.Namespace) -> int:
     cfg = InpaintTrainConfig(data=str(data), out=str(out), base=args.base, layers=args.layers,
                              crop=args.crop, batch=args.batch, steps=args.steps,
                              max_minutes=args.minutes, lr=args.lr, adv_weight=args.adv,
-                             fm_weight=args.fm, threads=args.threads, seed=args.seed)
-    for info in train(cfg):
-        print_progress(info)
+                             fm_weight=args.fm, threads=args.threads, seed=args.seed, init=args.init)
+    if cfg.init and not Path(cfg.init).is_file():
+        print(f"ganstudio train inpaint: --init checkpoint not found: {cfg.init}", file=sys.stderr)
+        return 2
+    try:
+        for info in train(cfg):
+            print_progress(info)
+    except ValueError as exc:
+        print(f"ganstudio train inpaint: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

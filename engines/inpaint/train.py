@@ -53,6 +53,7 @@ class InpaintTrainConfig:
     log_every: int = 50
     save_every: int = 200
     sets: tuple[str, ...] = ("bsds500", "facades")
+    init: str = ""  # a checkpoint to start a *new* run from (its weights only: new optimiser and schedule)
 
 
 def make_batch(rng: np.random.Generator, photos: list[np.ndarray], cfg: InpaintTrainConfig):
@@ -115,6 +116,12 @@ def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterato
             disc.load_state_dict(state["disc"])
             opt_d.load_state_dict(state["opt_d"])
         step, elapsed = int(state["step"]), float(state.get("elapsed", 0.0))
+    elif cfg.init:  # e.g. an adversarial fine-tune of an L1-trained model
+        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        try:
+            model.load_state_dict(state.get("model", state))
+        except RuntimeError as exc:
+            raise ValueError(f"--init {cfg.init} does not match --base {cfg.base} --layers {cfg.layers}: {exc}") from None
     rng = np.random.default_rng(cfg.seed + step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     model.train()
