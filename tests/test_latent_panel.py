@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from latent_models import tiny_checkpoint
+from latent_models import hide_bundled_latent, tiny_checkpoint
 from PySide6.QtCore import QPoint, Qt
 
 from app.latent_panel import NO_MODEL
@@ -72,7 +72,14 @@ def stroke(qtbot, pad, a, b):
     qtbot.mouseRelease(pad, LEFT, NOMOD, QPoint(*b))
 
 
-def test_empty_state_says_no_model(qtbot, photo):
+@pytest.fixture
+def nothing_installed(monkeypatch, tmp_path):
+    restore = hide_bundled_latent(monkeypatch, tmp_path)
+    yield
+    restore()
+
+
+def test_empty_state_says_no_model(nothing_installed, qtbot, photo):
     w = make_window(qtbot, photo)
     try:
         latent = w.engines_dock.latent

@@ -351,8 +351,13 @@ def model_card_md(card: dict[str, Any]) -> str:
         "## Command",
         f"`ganstudio train igan --domain {cfg.get('domain')} --loss {cfg.get('loss')} --size {cfg.get('size')} "
         f"--ngf {cfg.get('ngf')} --ndf {cfg.get('ndf')} --nef {cfg.get('nef')} "
-        f"--batch {cfg.get('batch')} --steps {card.get('steps')} --encoder-steps {card.get('encoder_steps')}` "
-        f"then `--export {card['file']}`; {card.get('train_seconds', '?')} s in total.", "",
+        f"--batch {cfg.get('batch')} --steps {cfg.get('steps')} --encoder-steps {cfg.get('encoder_steps')}"
+        + (f" --minutes {cfg.get('minutes'):g}" if cfg.get("minutes") else "")
+        + f" --threads {cfg.get('threads')} --device {cfg.get('device')}"
+        + ("" if cfg.get("augment", True) else " --no-augment")
+        + f"` then `--export {card['file']}`. Reached **{card.get('steps')} generator steps and "
+        f"{card.get('encoder_steps')} encoder steps** in {card.get('train_seconds', '?')} s of wall time "
+        "(a `--minutes` budget gives 80 % of it to the GAN, the rest to the encoder).", "",
         "## Samples", f"![samples]({card.get('samples', '')})", "",
         "## Projection (quick check at export)",
         f"{proj.get('images', 0)} {proj.get('split', '')}, {proj.get('steps', 0)} Adam steps; PSNR in dB.", "",
