@@ -67,11 +67,16 @@ def test_bench_igan_writes_rows_and_grid(tmp_path):
         assert main(["bench", "igan", "--data", str(data), "--weights", str(weights), "--models", "igan-tiny",
                      "--limit", "2", "--json", str(tmp_path / "bench.json")]) == 0
     finally:
+        from engines.latent import engine as latent_engine
+
         registry.unregister(Task.LATENT, "igan-tiny")
         registry.unregister(Task.LATENT, "default")
+        latent_engine.register_models()  # the bundled default again, if there is one
     rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
     kinds = [(r["kind"], r.get("method", r.get("batch"))) for r in rows]
     assert ("projection", "hybrid") in kinds and ("speed", 64) in kinds and ("edit", None) in kinds
+    edits = {(r["colours"], r["keep_rest"] > 0) for r in rows if r["kind"] == "edit"}
+    assert edits == {("primary", False), ("primary", True), ("donor", False), ("donor", True)}
     assert (tmp_path / "bench.png").is_file()
     assert main(["bench", "igan"]) == 2
 

@@ -6,11 +6,13 @@ Rows (one JSON file, ``{"task": "igan", "rows": [...]}``):
   seconds per image;
 - ``kind="speed"``: optimisation steps per second (forward + backward + Adam on z) at batch 1 and
   batch 64 on this machine;
-- ``kind="edit"`` (twice: ``keep_rest`` 0 = the paper's unconstrained edit, and the editor's
-  default "Keep the rest" weight): scripted colour edits (a disc of a random colour at a random place on each
-  photo): stroke colour error of G(z) before and after the edit (mean abs, [0, 1] units) and its
-  relative change, mean abs change of the transferred photo outside the (dilated) strokes,
-  seconds per edit (edit + morph + transfer at the photo's 256 px).
+- ``kind="edit"``: scripted colour edits, a disc at a random place on each photo, four ways:
+  ``keep_rest`` 0 (the paper's unconstrained edit) or the editor's "Keep the rest" weight, times
+  ``colours`` "primary" (a saturated red, green or blue disc, often off the model's manifold: a
+  facade GAN has no green walls) or "donor" (the colour another photo of the set has there, an
+  in-domain edit). Each row: stroke colour error of G(z) before and after the edit (mean abs,
+  [0, 1] units) and its mean relative change, mean abs change of the transferred photo outside the
+  (dilated) stroke, seconds per edit (edit + morph + transfer at the photo's 256 px).
 A grid PNG beside the JSON: photo | projection | strokes | 3 candidates | transferred result.
 
 Photos: every ``*.jpg``/``*.png`` in ``--data``; pix2pix pairs (width = 2 x height, as facades)
@@ -126,15 +128,26 @@ def scripted_strokes(rng: np.random.Generator, side: int) -> tuple[np.ndarray, n
     return strokes, near
 
 
+def _edit_size(photo: np.ndarray) -> np.ndarray:
+    side = min(photo.shape[0], 256)
+    return np.clip(cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
+
+
 def edit_rows(engine, model_id: str, photos: list[np.ndarray], seed: int = 0, starts: int = 0,
-              grid_rows: list | None = None, keep_rest: float = 0.0) -> list[dict[str, Any]]:
+              grid_rows: list | None = None, keep_rest: float = 0.0, colours: str = "primary") -> list[dict[str, Any]]:
+    """``colours``: "primary" = the disc is a saturated red, green or blue (often off the model's
+    manifold: a facade GAN has no green walls); "donor" = the disc takes the mean colour that
+    another photo of the set (half the set further on) has at that place, an in-domain edit."""
     rng = np.random.default_rng(seed)
     before, after, outside, secs, rel = [], [], [], [], []
     for i, photo in enumerate(photos):
-        side = min(photo.shape[0], 256)
-        photo = np.clip(cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
+        photo = _edit_size(photo)
         proj = drive(engine.run(LatentEditRequest(image=photo, mode="project"), RunContext()))
-        strokes, near = scripted_strokes(rng, side)
+        strokes, near = scripted_strokes(rng, photo.shape[0])
+        if colours == "donor":
+            donor = _edit_size(photos[(i + max(1, len(photos) // 2)) % len(photos)])
+            donor = cv2.resize(donor, photo.shape[1::-1], interpolation=cv2.INTER_AREA)
+            strokes[..., :3] = donor[strokes[..., 3] > 0].mean(axis=0)
         t = time.perf_counter()
         r = drive(engine.run(LatentEditRequest(image=photo, latent=proj.latent, color_strokes=strokes,
                                                starts=starts, seed=i, keep_rest=keep_rest), RunContext()))
@@ -148,7 +161,7 @@ def edit_rows(engine, model_id: str, photos: list[np.ndarray], seed: int = 0, st
             cands = [c["image"] for c in r.extras["candidates"][:3]]
             grid_rows.append((photo, proj.extras["projection"], strokes, cands, r.image))
     return [{"model": model_id, "kind": "edit", "edits": len(photos), "starts": starts or _default_starts(engine),
-             "keep_rest": keep_rest,
+             "keep_rest": keep_rest, "colours": colours,
              "color_error_before": round(float(np.mean(before)), 4),
              "color_error_after": round(float(np.mean(after)), 4),
              "color_error_change": round(float(np.mean(rel)), 4),
@@ -209,7 +222,9 @@ def run_bench(data: Path, models: list[str], limit: int = 16, json_path: Path | 
         # (the grid shows the latter, what a user gets by default)
         for row in (projection_rows(engine, model_id, photos) + speed_rows(engine, model_id)
                     + edit_rows(engine, model_id, photos)
-                    + edit_rows(engine, model_id, photos, grid_rows=grid, keep_rest=DEFAULTS["keep_rest"])):
+                    + edit_rows(engine, model_id, photos, grid_rows=grid, keep_rest=DEFAULTS["keep_rest"])
+                    + edit_rows(engine, model_id, photos, colours="donor")
+                    + edit_rows(engine, model_id, photos, keep_rest=DEFAULTS["keep_rest"], colours="donor")):
             rows.append(row)
             if on_row is not None:
                 on_row(row)
@@ -232,7 +247,7 @@ def format_row(row: dict[str, Any]) -> str:
     elif row["kind"] == "speed":
         what, value = f"batch {row['batch']}", f"{row['steps_per_second']:.1f} steps/s"
     else:
-        what = f"keep {row.get('keep_rest', 0.0):g}"
+        what = f"{row.get('colours', 'primary')[:5]} k{row.get('keep_rest', 0.0):g}"
         value = (f"err {row['color_error_before']:.3f}->{row['color_error_after']:.3f} "
                  f"({row['color_error_change']:+.0%}) out {row['change_outside']:.4f} {row['seconds_per_edit']:.2f}s")
     return f"{row['model']:<18} {row['kind']:<10} {what:<10} {value:>28}"
