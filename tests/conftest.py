@@ -22,6 +22,21 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _registry_restored():
+    """Each test gets the engine registry back as it found it: a test that installs (or hides) models
+    cannot take the bundled defaults away from the tests after it."""
+    from engines.core import registry
+
+    registry.infos()  # loads the built-in engines and the bundled cards first
+    engines, instances = dict(registry._ENGINES), dict(registry._INSTANCES)
+    yield
+    registry._ENGINES.clear()
+    registry._ENGINES.update(engines)
+    registry._INSTANCES.clear()
+    registry._INSTANCES.update(instances)
+
+
+@pytest.fixture(autouse=True)
 def _no_modal_dialogs(monkeypatch):
     """A modal dialog would hang an offscreen test run: answer it and record the question instead."""
     try:

@@ -38,7 +38,10 @@ def labels_map(h=90, w=140):
     return labels
 
 
-def test_nothing_installed_means_no_synthesis_model(tmp_path):
+def test_nothing_installed_means_no_synthesis_model(tmp_path, monkeypatch):
+    from spade_models import hide_bundled_synthesis
+
+    hide_bundled_synthesis(monkeypatch, tmp_path)  # the registry itself is restored after the test
     assert not [i for i in registry.infos(Task.SYNTHESIZE) if i.uses_torch]
     assert spade_engine.register_models([tmp_path]) == []
     (tmp_path / "orphan.json").write_text(json.dumps({"id": "orphan", "file": "missing.safetensors",

@@ -217,6 +217,7 @@ def test_a_model_without_style_encoder_disables_seeds(qtbot, photo):
     w = make_window(qtbot, photo)
     try:
         synth = w.engines_dock.synth
+        synth.model.setCurrentIndex(synth.model.findData("spade-plain"))  # not the bundled default
         assert synth.generate_button.isEnabled() and not synth.candidates_button.isEnabled()
         assert not synth.seed.isEnabled() and "no style encoder" in synth.status.text()
     finally:
