@@ -14,7 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from .cli_output import print_progress
+from .cli_output import data_folder, print_progress
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,12 +122,8 @@ def _bench_sr(args: argparse.Namespace) -> int:
     from .bench import sr as bench_sr
     from .core.protocol import EngineError
 
-    if not args.data:
-        print("ganstudio bench sr: --data DIR is required (e.g. ../shared/data/sr)", file=sys.stderr)
-        return 2
-    data = Path(args.data)
-    if not data.is_dir():
-        print(f"ganstudio bench sr: data folder not found: {data}", file=sys.stderr)
+    data = data_folder(args.data, "ganstudio bench sr", "../shared/data/sr")
+    if data is None:
         return 2
     try:
         scales = _ints(args.scale, [2, 4])

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_output import print_progress
+from ..cli_output import data_folder, print_progress
 
 
 def add_train_parser(tsub) -> None:
@@ -54,12 +54,8 @@ def bench_main(args: argparse.Namespace) -> int:
     from ..bench import colorize as bench
     from ..core.protocol import EngineError
 
-    if not args.data:
-        print("ganstudio bench colorize: --data DIR is required (e.g. ../shared/data/color/CBSD68)", file=sys.stderr)
-        return 2
-    data = Path(args.data)
-    if not data.is_dir():
-        print(f"ganstudio bench colorize: data folder not found: {data}", file=sys.stderr)
+    data = data_folder(args.data, "ganstudio bench colorize", "../shared/data/color/CBSD68")
+    if data is None:
         return 2
     if args.weights:
         from .engine import register_models

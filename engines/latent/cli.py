@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_output import print_progress
+from ..cli_output import data_folder, print_progress
 
 
 def add_train_parser(tsub) -> None:
@@ -71,12 +71,8 @@ def bench_main(args: argparse.Namespace) -> int:
     from ..core.protocol import EngineError
 
     name = "ganstudio bench igan"
-    if not args.data:
-        print(f"{name}: --data DIR is required (e.g. ../shared/data/facades/test)", file=sys.stderr)
-        return 2
-    data = Path(args.data)
-    if not data.is_dir():
-        print(f"{name}: data folder not found: {data}", file=sys.stderr)
+    data = data_folder(args.data, name, "../shared/data/facades/test")
+    if data is None:
         return 2
     if args.weights:
         from .engine import register_models

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_output import print_progress
+from ..cli_output import data_folder, print_progress
 
 
 def add_train_parsers(tsub) -> None:
@@ -88,12 +88,8 @@ def bench_main(args: argparse.Namespace) -> int:
     from .engine import installed_segmenter, register_models
 
     name = "ganstudio bench spade"
-    if not args.data:
-        print(f"{name}: --data DIR is required (e.g. ../shared/data/facades/test)", file=sys.stderr)
-        return 2
-    data = Path(args.data)
-    if not data.is_dir():
-        print(f"{name}: data folder not found: {data}", file=sys.stderr)
+    data = data_folder(args.data, name, "../shared/data/facades/test")
+    if data is None:
         return 2
     folders = None
     if args.weights:
