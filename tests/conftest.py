@@ -36,6 +36,33 @@ def _registry_restored():
     registry._INSTANCES.update(instances)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (tiny networks: threads only add overhead on 2 cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def hide_bundled(monkeypatch, tmp_path):
+    """``hide(task)``: run as if no model of ``task`` were installed — the bundled weights folder
+    looks empty and that task's engines are unregistered (``_registry_restored`` brings them back
+    after the test, monkeypatch the folder)."""
+    import engines.cards as cards
+    from engines.core import Task, registry
+
+    def hide(task: Task) -> None:
+        monkeypatch.setattr(cards, "BUNDLED_WEIGHTS", tmp_path / "no-bundled-weights")
+        for info in registry.infos(task):
+            registry.unregister(task, info.id)
+
+    return hide
+
+
 @pytest.fixture(autouse=True)
 def _no_modal_dialogs(monkeypatch):
     """A modal dialog would hang an offscreen test run: answer it and record the question instead."""

@@ -27,21 +27,3 @@ def tiny_engine(root: str):
 
     g, e, _, _ = load_checkpoint_models(tiny_checkpoint(root))
     return LatentEngine.from_modules(g, e, model_id="tiny")
-
-
-def hide_bundled_latent(monkeypatch, tmp_path):
-    """Run as if no latent model were installed: the bundled folder looks empty and the latent
-    engines are unregistered. Returns a function that restores them."""
-    import engines.cards as cards
-    from engines.core import Task, registry
-    from engines.latent import engine as latent_engine
-
-    monkeypatch.setattr(cards, "BUNDLED_WEIGHTS", tmp_path / "no-bundled-weights")
-    for info in registry.infos(Task.LATENT):
-        registry.unregister(Task.LATENT, info.id)
-
-    def restore() -> None:
-        monkeypatch.undo()
-        latent_engine.register_models()
-
-    return restore

@@ -44,22 +44,3 @@ def write_tiny_segnet(folder: Path, name: str = "segnet-tiny") -> Path:
     card = {"id": name, "file": path.name, "task": "segment", "title": "Tiny segnet", "license": "test", "test": True}
     (folder / f"{name}.json").write_text(json.dumps(card))
     return path
-
-
-def hide_bundled_synthesis(monkeypatch, tmp_path):
-    """Run as if no synthesis or segmentation model were installed: the bundled folder looks empty
-    and the bundled engines are unregistered. Returns a function that restores them."""
-    import engines.cards as cards
-    from engines.core import Task, registry
-    from engines.spade import engine as spade_engine
-
-    monkeypatch.setattr(cards, "BUNDLED_WEIGHTS", tmp_path / "no-bundled-weights")
-    hidden = [info.id for info in registry.infos(Task.SYNTHESIZE)]
-    for model_id in hidden:
-        registry.unregister(Task.SYNTHESIZE, model_id)
-
-    def restore() -> None:
-        monkeypatch.undo()
-        spade_engine.register_models()
-
-    return restore

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from latent_models import hide_bundled_latent, tiny_checkpoint
+from latent_models import tiny_checkpoint
 from PySide6.QtCore import QPoint, Qt
 
 from app.latent_panel import NO_MODEL
@@ -21,12 +20,7 @@ LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -73,10 +67,8 @@ def stroke(qtbot, pad, a, b):
 
 
 @pytest.fixture
-def nothing_installed(monkeypatch, tmp_path):
-    restore = hide_bundled_latent(monkeypatch, tmp_path)
-    yield
-    restore()
+def nothing_installed(hide_bundled):
+    hide_bundled(Task.LATENT)
 
 
 def test_empty_state_says_no_model(nothing_installed, qtbot, photo):

@@ -61,17 +61,9 @@ def test_bench_igan_writes_rows_and_grid(tmp_path):
     data.mkdir()
     for i, img in enumerate(shapes(2, 32, seed=9)):
         cv2.imwrite(str(data / f"{i}.png"), np.concatenate([img, img], 1)[..., ::-1])  # pix2pix-style pair
-    from engines.core import Task, registry
-
-    try:
-        assert main(["bench", "igan", "--data", str(data), "--weights", str(weights), "--models", "igan-tiny",
-                     "--limit", "2", "--json", str(tmp_path / "bench.json")]) == 0
-    finally:
-        from engines.latent import engine as latent_engine
-
-        registry.unregister(Task.LATENT, "igan-tiny")
-        registry.unregister(Task.LATENT, "default")
-        latent_engine.register_models()  # the bundled default again, if there is one
+    # registers igan-tiny (and re-points "default"); conftest's _registry_restored undoes both
+    assert main(["bench", "igan", "--data", str(data), "--weights", str(weights), "--models", "igan-tiny",
+                 "--limit", "2", "--json", str(tmp_path / "bench.json")]) == 0
     rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
     kinds = [(r["kind"], r.get("method", r.get("batch"))) for r in rows]
     assert ("projection", "hybrid") in kinds and ("speed", 64) in kinds and ("edit", None) in kinds

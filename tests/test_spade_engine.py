@@ -12,12 +12,7 @@ from engines.core.cancel import CancelToken, Cancelled
 from engines.spade import engine as spade_engine
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -38,10 +33,8 @@ def labels_map(h=90, w=140):
     return labels
 
 
-def test_nothing_installed_means_no_synthesis_model(tmp_path, monkeypatch):
-    from spade_models import hide_bundled_synthesis
-
-    hide_bundled_synthesis(monkeypatch, tmp_path)  # the registry itself is restored after the test
+def test_nothing_installed_means_no_synthesis_model(tmp_path, hide_bundled):
+    hide_bundled(Task.SYNTHESIZE)
     assert not [i for i in registry.infos(Task.SYNTHESIZE) if i.uses_torch]
     assert spade_engine.register_models([tmp_path]) == []
     (tmp_path / "orphan.json").write_text(json.dumps({"id": "orphan", "file": "missing.safetensors",

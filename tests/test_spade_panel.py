@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import QPoint, QPointF, Qt
-from spade_models import hide_bundled_synthesis, write_tiny_segnet, write_tiny_spade
+from spade_models import write_tiny_segnet, write_tiny_spade
 
 from app.document import UNLABELED, Layer
 from app.mainwindow import MainWindow
@@ -21,12 +20,7 @@ LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -98,10 +92,8 @@ def drag(qtbot, win, a, b, button=LEFT):
 
 
 @pytest.fixture
-def nothing_installed(monkeypatch, tmp_path):
-    restore = hide_bundled_synthesis(monkeypatch, tmp_path)
-    yield
-    restore()
+def nothing_installed(hide_bundled):
+    hide_bundled(Task.SYNTHESIZE)
 
 
 def test_empty_state_says_what_is_needed(nothing_installed, qtbot, photo):

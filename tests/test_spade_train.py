@@ -11,12 +11,7 @@ from engines.core.cancel import CancelToken, Cancelled
 from engines.spade import train as tr
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -94,20 +89,17 @@ def test_segment_few_steps_and_export(tmp_path, tiny_pairs):
     assert seen == [(48, 64)]  # longer side 64, multiples of 8; labels back at 50 x 70
 
 
-def test_cli_usage_errors(tmp_path, capsys, monkeypatch):
-    from spade_models import hide_bundled_synthesis
+def test_cli_usage_errors(tmp_path, capsys, hide_bundled):
+    from engines.core import Task
 
-    restore = hide_bundled_synthesis(monkeypatch, tmp_path)  # the bench's "nothing installed" message
-    try:
-        assert main(["train", "spade", "--data", str(tmp_path)]) == 2
-        assert "no facades/train" in capsys.readouterr().err
-        assert main(["train", "segment", "--out", str(tmp_path / "none"),
-                     "--export", str(tmp_path / "x.safetensors")]) == 2
-        assert main(["bench", "spade"]) == 2
-        assert main(["bench", "spade", "--data", str(tmp_path)]) == 1
-        assert "no facades segmentation model installed" in capsys.readouterr().err
-    finally:
-        restore()
+    hide_bundled(Task.SYNTHESIZE)  # for the bench's "nothing installed" message
+    assert main(["train", "spade", "--data", str(tmp_path)]) == 2
+    assert "no facades/train" in capsys.readouterr().err
+    assert main(["train", "segment", "--out", str(tmp_path / "none"),
+                 "--export", str(tmp_path / "x.safetensors")]) == 2
+    assert main(["bench", "spade"]) == 2
+    assert main(["bench", "spade", "--data", str(tmp_path)]) == 1
+    assert "no facades segmentation model installed" in capsys.readouterr().err
 
 
 def test_resume_from_a_foreign_checkpoint_is_a_clear_error(tmp_path, tiny_pairs):
