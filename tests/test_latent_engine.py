@@ -235,14 +235,11 @@ def test_dcgan_generator_imported_through_the_models_manager_is_offered(tmp_path
 
 
 def test_keep_rest_region_is_far_from_the_strokes():
-    from engines.latent.edit import Constraints
     from engines.latent.engine import far_from_strokes
 
-    c = Constraints()
-    w = torch.zeros(1, 1, 64, 64)
-    w[0, 0, 30:34, 30:34] = 1.0
-    c.color_w = w
-    far = far_from_strokes(c, 64)
+    painted = np.zeros((64, 64), np.float32)
+    painted[30:34, 30:34] = 1.0
+    far = far_from_strokes(painted)
     assert far.shape == (64, 64) and far.dtype == np.float32
     assert far[32, 32] < 0.05 and far[32, 36] < 0.5  # on and right beside the stroke: free to change
     assert far[0, 0] > 0.99 and far[63, 5] > 0.99  # far away: kept

@@ -278,33 +278,35 @@ def constraints_for(model, request: LatentEditRequest, hw: tuple[int, int]):
         return np.clip(a, 0.0, 1.0)
 
     c = Constraints()
+    painted = np.zeros((s, s), np.float32)  # where any colour or sketch stroke is (for keep_rest)
     if request.color_strokes is not None:
         strokes = plane(request.color_strokes, "color_strokes", 4)
         cov = _resize(strokes[..., 3], s, s)
         rgb = _resize(strokes[..., :3] * strokes[..., 3:4], s, s) / np.maximum(cov, 1e-6)[..., None]
         c.color_w = torch.from_numpy(np.ascontiguousarray(cov))[None, None].to(dev)
         c.color = torch.from_numpy(np.clip(rgb, 0, 1).transpose(2, 0, 1).copy())[None].to(dev) * 2 - 1
+        painted = np.maximum(painted, cov)
     if request.sketch_strokes is not None:
         sk = _resize(plane(request.sketch_strokes, "sketch_strokes", 1), s, s)
-        c.sketch = torch.from_numpy(np.clip(sk / max(float(sk.max()), 1e-6), 0, 1))[None, None].to(dev)
+        sk = np.clip(sk / max(float(sk.max()), 1e-6), 0, 1)
+        c.sketch = torch.from_numpy(sk)[None, None].to(dev)
+        painted = np.maximum(painted, sk)
     keep = _resize(plane(request.keep_mask, "keep_mask", 1), s, s) if request.keep_mask is not None else None
     if request.keep_rest:
         if not (np.isfinite(request.keep_rest) and 0.0 <= request.keep_rest <= 10.0):
             raise EngineError(f"keep_rest must be a weight in [0, 10], got {request.keep_rest}")
-        rest = float(request.keep_rest) * far_from_strokes(c, s)
+        rest = float(request.keep_rest) * far_from_strokes(painted)
         keep = rest if keep is None else np.maximum(keep, rest)
     if keep is not None:
         c.keep_w = torch.from_numpy(np.ascontiguousarray(keep, np.float32))[None, None].to(dev)
     return c
 
 
-def far_from_strokes(c, s: int) -> np.ndarray:
-    """float32 s x s in [0, 1]: 1 farther than ``s / 16`` px from every colour or sketch stroke,
-    0 on and near them, with a soft edge (the "keep the rest" region of :class:`LatentEditRequest`)."""
-    painted = np.zeros((s, s), np.float32)
-    for plane in (c.color_w, c.sketch):
-        if plane is not None:
-            painted = np.maximum(painted, plane[0, 0].detach().cpu().numpy())
+def far_from_strokes(painted: np.ndarray) -> np.ndarray:
+    """``painted``: float32 s x s stroke coverage at the model's size -> float32 s x s in [0, 1]:
+    1 farther than ``s / 16`` px from every stroke, 0 on and near them, with a soft edge (the
+    "keep the rest" region of :class:`LatentEditRequest`)."""
+    s = painted.shape[0]
     near = cv2.dilate((painted > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, s // 16)).astype(np.float32)
     return np.clip(1.0 - cv2.GaussianBlur(near, (0, 0), max(0.5, s / 64)), 0.0, 1.0)
