@@ -29,7 +29,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..core.protocol import EngineError, LatentEditRequest, RunContext, Task, drive
+from ..core.protocol import LatentEditRequest, RunContext, Task, drive
 from .metrics import ssim_y
 
 METHODS = ("encoder", "optimize", "hybrid")
@@ -133,19 +133,27 @@ def _edit_size(photo: np.ndarray) -> np.ndarray:
     return np.clip(cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
 
 
-def edit_rows(engine, model_id: str, photos: list[np.ndarray], seed: int = 0, starts: int = 0,
+def edit_cases(engine, photos: list[np.ndarray]) -> list[tuple[np.ndarray, Any]]:
+    """(photo at the edit size, its projection Result) per photo: projected once, edited many ways."""
+    cases = []
+    for photo in photos:
+        photo = _edit_size(photo)
+        cases.append((photo, drive(engine.run(LatentEditRequest(image=photo, mode="project"), RunContext()))))
+    return cases
+
+
+def edit_rows(engine, model_id: str, cases: list[tuple[np.ndarray, Any]], seed: int = 0, starts: int = 0,
               grid_rows: list | None = None, keep_rest: float = 0.0, colours: str = "primary") -> list[dict[str, Any]]:
-    """``colours``: "primary" = the disc is a saturated red, green or blue (often off the model's
-    manifold: a facade GAN has no green walls); "donor" = the disc takes the mean colour that
-    another photo of the set (half the set further on) has at that place, an in-domain edit."""
+    """``cases`` from :func:`edit_cases`. ``colours``: "primary" = the disc is a saturated red,
+    green or blue (often off the model's manifold: a facade GAN has no green walls); "donor" = the
+    disc takes the mean colour that another photo of the set (half the set further on) has at that
+    place, an in-domain edit. The same ``seed`` places the same discs in every call."""
     rng = np.random.default_rng(seed)
     before, after, outside, secs, rel = [], [], [], [], []
-    for i, photo in enumerate(photos):
-        photo = _edit_size(photo)
-        proj = drive(engine.run(LatentEditRequest(image=photo, mode="project"), RunContext()))
+    for i, (photo, proj) in enumerate(cases):
         strokes, near = scripted_strokes(rng, photo.shape[0])
         if colours == "donor":
-            donor = _edit_size(photos[(i + max(1, len(photos) // 2)) % len(photos)])
+            donor = cases[(i + max(1, len(cases) // 2)) % len(cases)][0]
             donor = cv2.resize(donor, photo.shape[1::-1], interpolation=cv2.INTER_AREA)
             strokes[..., :3] = donor[strokes[..., 3] > 0].mean(axis=0)
         t = time.perf_counter()
@@ -160,7 +168,7 @@ def edit_rows(engine, model_id: str, photos: list[np.ndarray], seed: int = 0, st
         if grid_rows is not None and len(grid_rows) < 6:
             cands = [c["image"] for c in r.extras["candidates"][:3]]
             grid_rows.append((photo, proj.extras["projection"], strokes, cands, r.image))
-    return [{"model": model_id, "kind": "edit", "edits": len(photos), "starts": starts or _default_starts(engine),
+    return [{"model": model_id, "kind": "edit", "edits": len(cases), "starts": starts or _default_starts(engine),
              "keep_rest": keep_rest, "colours": colours,
              "color_error_before": round(float(np.mean(before)), 4),
              "color_error_after": round(float(np.mean(after)), 4),
@@ -208,23 +216,22 @@ def run_bench(data: Path, models: list[str], limit: int = 16, json_path: Path | 
     photos = load_photos(data, limit)
     if not photos:
         return []
+    from ..latent.engine import DEFAULTS
+
     rows: list[dict[str, Any]] = []
     grid: list = []
+    keep = DEFAULTS["keep_rest"]
     for model_id in models:
         engine = (engines or {}).get(model_id) or resolve_engine(model_id)
-        try:
-            engine.model()
-        except EngineError:
-            raise
-        from ..latent.engine import DEFAULTS
-
-        # edits twice: as the paper (nothing else constrained) and with the editor's "Keep the rest"
-        # (the grid shows the latter, what a user gets by default)
+        engine.model()  # load now: a bad weights file fails before any row
+        cases = edit_cases(engine, photos)
+        # edits four ways: as the paper (nothing else constrained) and with the editor's "Keep the
+        # rest", each with primary and with donor colours (the grid shows the editor's default)
         for row in (projection_rows(engine, model_id, photos) + speed_rows(engine, model_id)
-                    + edit_rows(engine, model_id, photos)
-                    + edit_rows(engine, model_id, photos, grid_rows=grid, keep_rest=DEFAULTS["keep_rest"])
-                    + edit_rows(engine, model_id, photos, colours="donor")
-                    + edit_rows(engine, model_id, photos, keep_rest=DEFAULTS["keep_rest"], colours="donor")):
+                    + edit_rows(engine, model_id, cases)
+                    + edit_rows(engine, model_id, cases, grid_rows=grid, keep_rest=keep)
+                    + edit_rows(engine, model_id, cases, colours="donor")
+                    + edit_rows(engine, model_id, cases, keep_rest=keep, colours="donor")):
             rows.append(row)
             if on_row is not None:
                 on_row(row)
