@@ -61,13 +61,18 @@ class SIGGRAPHGenerator(nn.Module):
     Args:
         width: channel multiplier (1.0 = official; our bundled default is smaller).
         classes: size of the colour-class head (529 = 23 x 23 ab grid in the official port).
+        spread_input: our extension (off in the official net): two more input channels carrying
+            the hints already spread over regions of similar lightness (:mod:`.spread`, ab / 110),
+            so the net corrects a dense proposal instead of learning long-range propagation from
+            scratch. Same module names; ``model1.0.weight`` then has 6 input channels, not 4.
     """
 
-    def __init__(self, width: float = 1.0, classes: int = AB_GRID * AB_GRID) -> None:
+    def __init__(self, width: float = 1.0, classes: int = AB_GRID * AB_GRID, spread_input: bool = False) -> None:
         super().__init__()
         c1, c2, c3, c4 = widths(width)
         self.width = width
-        self.model1 = _block([4, c1, c1])
+        self.spread_input = spread_input
+        self.model1 = _block([6 if spread_input else 4, c1, c1])
         self.model2 = _block([c1, c2, c2])
         self.model3 = _block([c2, c3, c3, c3])
         self.model4 = _block([c3, c4, c4, c4])
@@ -87,9 +92,18 @@ class SIGGRAPHGenerator(nn.Module):
         self.model_class = nn.Sequential(nn.Conv2d(c3, classes, 1))  # on conv8 (1/4 resolution)
         self.model_out = nn.Sequential(nn.Conv2d(c2, 2, 1), nn.Tanh())
 
-    def forward(self, L: torch.Tensor, ab: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns (ab ``N x 2 x H x W`` in [-110, 110], class logits ``N x 529 x H/4 x W/4``)."""
-        x = torch.cat(((L - L_CENT) / L_NORM, ab / AB_NORM, mask - MASK_CENT), dim=1)
+    def forward(self, L: torch.Tensor, ab: torch.Tensor, mask: torch.Tensor,
+                spread: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (ab ``N x 2 x H x W`` in [-110, 110], class logits ``N x 529 x H/4 x W/4``).
+
+        ``spread`` (``N x 2 x H x W`` ab in [-110, 110]) is required when ``spread_input`` and
+        ignored otherwise."""
+        parts = [(L - L_CENT) / L_NORM, ab / AB_NORM, mask - MASK_CENT]
+        if self.spread_input:
+            if spread is None:
+                raise ValueError("this network was trained with a spread-hints input; pass spread=")
+            parts.append(spread / AB_NORM)
+        x = torch.cat(parts, dim=1)
         conv1 = self.model1(x)
         conv2 = self.model2(conv1[:, :, ::2, ::2])  # the port subsamples rather than pools
         conv3 = self.model3(conv2[:, :, ::2, ::2])
@@ -148,7 +162,11 @@ def _width_from(sd: StateDict, key: str) -> float:
 def build_siggraph17(sd: StateDict) -> tuple[nn.Module, dict[str, Any]]:
     width = _width_from(sd, "model1.0.weight")
     classes = int(sd["model_class.0.weight"].shape[0])
-    return SIGGRAPHGenerator(width, classes), {"width": width, "classes": classes}
+    spread = int(sd["model1.0.weight"].shape[1]) == 6
+    hparams: dict[str, Any] = {"width": width, "classes": classes}
+    if spread:
+        hparams["spread_input"] = True
+    return SIGGRAPHGenerator(width, classes, spread_input=spread), hparams
 
 
 def build_eccv16(sd: StateDict) -> tuple[nn.Module, dict[str, Any]]:
@@ -159,7 +177,7 @@ def build_eccv16(sd: StateDict) -> tuple[nn.Module, dict[str, Any]]:
 
 def _detect_siggraph17(sd: StateDict) -> bool:
     return ("model1.0.weight" in sd and "model1short10.0.weight" in sd and "model_class.0.weight" in sd
-            and sd["model1.0.weight"].shape[1] == 4)
+            and sd["model1.0.weight"].shape[1] in (4, 6))
 
 
 def _detect_eccv16(sd: StateDict) -> bool:

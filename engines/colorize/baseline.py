@@ -1,16 +1,15 @@
 """The classical colorization baseline (no network): each hint's ab spread over its region.
 
 Every pixel takes the ab of the hint that is "nearest" in a cost mixing image distance and
-lightness difference: ``cost = |p - hint| / size + LAMBDA * |L(p) - L(hint)| / 100`` (at the
-network's 256² working size, so results do not depend on photo size). That is a nearest-hint
-region of similar L: an edge in lightness acts as a soft wall. With no hints the result is grey.
+lightness difference (:mod:`.spread`, at the network's 256² working size, so results do not
+depend on photo size). That is a nearest-hint region of similar L: an edge in lightness acts as a
+soft wall. With no hints the result is grey.
 The ab plane is joined with the photo's full-resolution L, like the network engines.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Sequence
 
 import numpy as np
 
@@ -18,29 +17,7 @@ from ..classical import check_image
 from ..core.protocol import ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task
 from ..core.registry import register
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
-
-LAMBDA = 2.0  # a lightness step of 50 (of 100) costs as much as a full image width
-
-
-def spread_hints(L_net: np.ndarray, hints: Sequence[Hint], image_hw: tuple[int, int]) -> np.ndarray:
-    """ab ``s x s x 2`` from hints over an ``s x s`` L plane (0 everywhere when there are none)."""
-    s = L_net.shape[0]
-    ab = np.zeros((s, s, 2), np.float32)
-    if not hints:
-        return ab
-    H, W = image_hw
-    rgb = np.clip(np.array([h.rgb for h in hints], np.float32).reshape(-1, 1, 3), 0.0, 1.0)
-    hint_ab = rgb_to_lab(rgb)[:, 0, 1:]
-    ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
-    best = np.full((s, s), np.inf, np.float32)
-    for hint, value in zip(hints, hint_ab):
-        hx = min(s - 1, max(0, int((hint.x + 0.5) * s / W)))
-        hy = min(s - 1, max(0, int((hint.y + 0.5) * s / H)))
-        cost = np.hypot(xs - hx, ys - hy) / s + LAMBDA * np.abs(L_net - L_net[hy, hx]) / 100.0
-        closer = cost < best
-        best[closer] = cost[closer]
-        ab[closer] = value
-    return ab
+from .spread import spread_hints
 
 
 class BaselineColorizer:

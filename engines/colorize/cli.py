@@ -20,6 +20,11 @@ def add_train_parser(tsub) -> None:
     t.add_argument("--minutes", type=float, default=0.0, help="wall-time budget (cosine decay follows it)")
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--spread-input", action="store_true",
+                   help="our hybrid: the net also sees the hints spread over regions of similar lightness")
+    t.add_argument("--many-frac", type=float, default=0.0,
+                   help="fraction of samples with a dense uniform hint set (1..200 points) besides the paper's")
+    t.add_argument("--init", default="", help="start a new run from this checkpoint's weights, e.g. runs/colorize/last.pt")
     t.add_argument("--eval", default="", help="monitor PSNR on a few photos of this (held-out) folder")
     t.add_argument("--export", help="write fp16 .safetensors of out/last.pt here and stop")
 
@@ -44,7 +49,11 @@ def train_main(args: argparse.Namespace) -> int:
         return 2
     cfg = ColorizeTrainConfig(data=str(data), out=str(out), width=args.width, crop=args.crop, batch=args.batch,
                               steps=args.steps, minutes=args.minutes, lr=args.lr, threads=args.threads,
-                              eval_dir=args.eval)
+                              eval_dir=args.eval, spread_input=args.spread_input, many_frac=args.many_frac,
+                              init=args.init)
+    if cfg.init and not Path(cfg.init).is_file():
+        print(f"ganstudio train colorize: --init checkpoint not found: {cfg.init}", file=sys.stderr)
+        return 2
     for info in train(cfg):
         print_progress(info)
     return 0

@@ -30,6 +30,7 @@ from ..cards import card_files, default_folders
 from ..sr.engine import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
+from .spread import spread_hints
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
 PREVIEW_SIDE = 256  # the editor's live preview colorizes the photo scaled to this longer side
@@ -73,8 +74,12 @@ def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_S
             ab, logits = module(L), None
         else:
             hab, mask = hints_to_planes(hints, (h, w), (size, size))
+            spread = None
+            if getattr(module, "spread_input", False):  # our hybrid: hints spread by lightness too
+                spread_ab = spread_hints(L[0, 0].float().cpu().numpy(), hints, (h, w))
+                spread = torch.from_numpy(spread_ab.transpose(2, 0, 1).copy())[None].to(device, dtype)
             ab, logits = module(L, torch.from_numpy(hab)[None].to(device, dtype),
-                                torch.from_numpy(mask)[None].to(device, dtype))
+                                torch.from_numpy(mask)[None].to(device, dtype), spread)
     return ab[0].float().permute(1, 2, 0).cpu().numpy(), (None if logits is None else logits.float().cpu())
 
 

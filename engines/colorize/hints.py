@@ -20,6 +20,7 @@ from .lab import rgb_to_lab
 
 P_STOP = 1.0 / 8.0  # geometric parameter of the number of hints
 MAX_PATCH = 9
+MANY_MAX = 200  # the most hints of a dense-hinting training sample
 
 
 def empty_planes(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,19 +64,34 @@ def sample_count(rng: np.random.Generator, p: float = P_STOP) -> int:
     return int(rng.geometric(p)) - 1
 
 
+def many_count(rng: np.random.Generator, most: int = MANY_MAX) -> int:
+    """Log-uniform number of hints in 1..``most`` (our addition: dense hinting, as in the bench)."""
+    return int(np.exp(rng.uniform(0.0, np.log(most + 1)))) or 1
+
+
 def synthetic_hints(rng: np.random.Generator, ab_true: np.ndarray, count: int | None = None,
-                    p: float = P_STOP) -> tuple[np.ndarray, np.ndarray]:
-    """Paper-style random hints from a true ab plane (``2 x H x W``) -> (ab, mask) planes."""
+                    p: float = P_STOP, uniform: bool = False, points: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Paper-style random hints from a true ab plane (``2 x H x W``) -> (ab, mask) planes.
+
+    ``uniform`` places the patches uniformly instead of the paper's centred Gaussian. When
+    ``points`` is a list, each hint's patch centre and value are appended to it as
+    ``((y, x), (a, b))`` (what :func:`.spread.spread_points` takes).
+    """
     _, h, w = ab_true.shape
     ab, mask = empty_planes(h, w)
     n = sample_count(rng, p) if count is None else count
     for _ in range(n):
         size = int(rng.integers(1, MAX_PATCH + 1))
-        y = int(np.clip(rng.normal((h - size + 1) / 2.0, (h - size + 1) / 4.0), 0, h - size))
-        x = int(np.clip(rng.normal((w - size + 1) / 2.0, (w - size + 1) / 4.0), 0, w - size))
+        if uniform:
+            y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+        else:
+            y = int(np.clip(rng.normal((h - size + 1) / 2.0, (h - size + 1) / 4.0), 0, h - size))
+            x = int(np.clip(rng.normal((w - size + 1) / 2.0, (w - size + 1) / 4.0), 0, w - size))
         value = ab_true[:, y : y + size, x : x + size].reshape(2, -1).mean(axis=1)
         ab[:, y : y + size, x : x + size] = value[:, None, None]
         mask[:, y : y + size, x : x + size] = 1.0
+        if points is not None:
+            points.append(((y + size // 2, x + size // 2), value))
     return ab, mask
 
 

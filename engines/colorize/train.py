@@ -29,7 +29,8 @@ import numpy as np
 from ..core.cancel import CancelToken
 from ..train_utils import append_log, save_checkpoint
 from ..train_data import load_training_photos
-from .hints import synthetic_hints
+from .hints import many_count, synthetic_hints
+from .spread import spread_points
 from .lab import AB_MAX, AB_STEP, AB_GRID, NET_SIZE, rgb_to_lab
 
 TRAIN_SETS = ("bsds500", "facades")
@@ -54,6 +55,14 @@ class ColorizeTrainConfig:
     save_every: int = 250
     eval_dir: str = ""  # optional folder of held-out photos for monitoring only (never selection)
     eval_images: int = 8
+    # our extensions (off = the paper's recipe): the net also sees the hints spread over regions
+    # of similar lightness (archs.SIGGRAPHGenerator(spread_input=True)); a fraction of samples get
+    # a dense, uniformly placed hint set (log-uniform 1..200 points) besides the paper's geometric
+    # count; init starts a new run from another run's weights (4 -> 6 input channels: the two new
+    # ones start at zero, so the start is exactly that model)
+    spread_input: bool = False
+    many_frac: float = 0.0
+    init: str = ""
 
 
 def cosine_lr(cfg: ColorizeTrainConfig, step: int, wall_seconds: float) -> float:
@@ -69,10 +78,12 @@ def prepare_photos(photos: list[np.ndarray], size: int = NET_SIZE) -> np.ndarray
     return np.stack([cv2.resize(p, (size, size), interpolation=cv2.INTER_AREA) for p in photos])
 
 
-def make_batch(rng: np.random.Generator, photos: np.ndarray, crop: int, batch: int):
-    """(L ``N x 1 x c x c``, hint ab ``N x 2``, hint mask ``N x 1``, true ab ``N x 2``) numpy float32."""
+def make_batch(rng: np.random.Generator, photos: np.ndarray, crop: int, batch: int,
+               spread: bool = False, many_frac: float = 0.0):
+    """(L ``N x 1 x c x c``, hint ab ``N x 2``, hint mask ``N x 1``, true ab ``N x 2``, spread ab
+    ``N x 2`` (zeros unless ``spread``)) numpy float32."""
     n, size = photos.shape[0], photos.shape[1]
-    Ls, habs, masks, abs_ = [], [], [], []
+    Ls, habs, masks, abs_, spreads = [], [], [], [], []
     for _ in range(batch):
         img = photos[int(rng.integers(n))]
         y, x = (int(v) for v in rng.integers(0, size - crop + 1, size=2))
@@ -80,12 +91,21 @@ def make_batch(rng: np.random.Generator, photos: np.ndarray, crop: int, batch: i
         if rng.random() < 0.5:
             c = c[:, ::-1]
         lab = rgb_to_lab(np.ascontiguousarray(c, dtype=np.float32) / 255.0).transpose(2, 0, 1)
-        hab, mask = synthetic_hints(rng, lab[1:])
+        points: list = []
+        if many_frac > 0 and rng.random() < many_frac:
+            hab, mask = synthetic_hints(rng, lab[1:], count=many_count(rng), uniform=True, points=points)
+        else:
+            hab, mask = synthetic_hints(rng, lab[1:], points=points)
+        if spread:  # spread as over the whole 256² photo (side = size), so crops match inference
+            values = np.array([v for _, v in points], np.float32).reshape(-1, 2)
+            spreads.append(spread_points(lab[0], [pt for pt, _ in points], values, side=size).transpose(2, 0, 1))
+        else:
+            spreads.append(np.zeros_like(lab[1:]))
         Ls.append(lab[:1])
         abs_.append(lab[1:])
         habs.append(hab)
         masks.append(mask)
-    return np.stack(Ls), np.stack(habs), np.stack(masks), np.stack(abs_)
+    return np.stack(Ls), np.stack(habs), np.stack(masks), np.stack(abs_), np.stack(spreads)
 
 
 def class_targets(ab_true, factor: int = 4):
@@ -98,10 +118,10 @@ def class_targets(ab_true, factor: int = 4):
     return q[:, 0] * AB_GRID + q[:, 1]
 
 
-def losses(model, L, hab, mask, ab_true, class_weight: float = 1.0):
+def losses(model, L, hab, mask, ab_true, class_weight: float = 1.0, spread=None):
     import torch.nn.functional as F
 
-    pred, logits = model(L, hab, mask)
+    pred, logits = model(L, hab, mask, spread)
     reg = F.smooth_l1_loss(pred, ab_true, beta=1.0) / 11.0
     ce = F.cross_entropy(logits, class_targets(ab_true))
     return reg + class_weight * ce, reg, ce
@@ -141,6 +161,25 @@ def _eval_photos(folder: str, count: int) -> list[np.ndarray]:
     return out
 
 
+def load_init(model, path: str) -> None:
+    """Load another run's generator weights into ``model``; a 4-input ``model1.0.weight`` going
+    into a spread-input (6-channel) model gets zero weights for the two new channels."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    sd = dict(state.get("model", state))
+    first = sd.get("model1.0.weight")
+    want = model.model1[0].weight
+    if first is not None and first.shape[1] < want.shape[1] and first.shape[0] == want.shape[0]:
+        grown = torch.zeros_like(want)
+        grown[:, : first.shape[1]] = first
+        sd["model1.0.weight"] = grown
+    try:
+        model.load_state_dict(sd)
+    except RuntimeError as exc:
+        raise ValueError(f"--init {path} does not match this model (--width, spread input): {exc}") from None
+
+
 def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterator[dict[str, Any]]:
     import torch
 
@@ -154,7 +193,7 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
     photos = prepare_photos(load_training_photos(Path(cfg.data), TRAIN_SETS))
     eval_photos = _eval_photos(cfg.eval_dir, cfg.eval_images) if cfg.eval_dir else []
     torch.manual_seed(cfg.seed)
-    model = SIGGRAPHGenerator(width=cfg.width)
+    model = SIGGRAPHGenerator(width=cfg.width, spread_input=cfg.spread_input)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     step, wall = 0, 0.0
     ckpt = out / "last.pt"
@@ -163,6 +202,8 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, wall = int(state["step"]), float(state.get("wall", 0.0))
+    elif cfg.init:
+        load_init(model, cfg.init)
     rng = np.random.default_rng(cfg.seed + step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     model.train()
@@ -182,8 +223,9 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
         lr_now = cosine_lr(cfg, step, wall + time.perf_counter() - t_wall)
         for group in opt.param_groups:
             group["lr"] = lr_now
-        L, hab, mask, ab = (torch.from_numpy(a) for a in make_batch(rng, photos, cfg.crop, cfg.batch))
-        loss, reg, ce = losses(model, L, hab, mask, ab, cfg.class_weight)
+        L, hab, mask, ab, spread = (torch.from_numpy(a) for a in make_batch(
+            rng, photos, cfg.crop, cfg.batch, cfg.spread_input, cfg.many_frac))
+        loss, reg, ce = losses(model, L, hab, mask, ab, cfg.class_weight, spread)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

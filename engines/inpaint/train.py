@@ -122,6 +122,11 @@ def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterato
             model.load_state_dict(state.get("model", state))
         except RuntimeError as exc:
             raise ValueError(f"--init {cfg.init} does not match --base {cfg.base} --layers {cfg.layers}: {exc}") from None
+        if disc is not None and "disc" in state:  # continue an adversarial run: keep its critic too
+            try:
+                disc.load_state_dict(state["disc"])
+            except RuntimeError:
+                pass  # a different --disc width: that critic starts fresh
     rng = np.random.default_rng(cfg.seed + step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     model.train()
