@@ -106,6 +106,35 @@ def test_odd_sizes_and_large_holes_use_the_downscaled_path(engine, monkeypatch):
     assert np.isfinite(result.image).all() and result.image.min() >= 0 and result.image.max() <= 1
 
 
+def test_hole_depth_is_the_distance_to_known_pixels_not_the_hole_size():
+    stroke = np.zeros((200, 200), bool)
+    stroke[98:103, 10:190] = True  # long, 5 px thick: shallow
+    blob = np.zeros((200, 200), bool)
+    blob[40:160, 40:160] = True  # 120 px square: ~60 deep at its centre
+    assert win.hole_depth(stroke) <= 3.5
+    assert 40 <= win.hole_depth(blob) <= 60
+    assert win.hole_depth(np.zeros((8, 8), bool)) == 0.0
+    assert win.depth_scale(stroke, 45) == 1.0 and win.depth_scale(blob, 0) == 1.0
+    assert win.depth_scale(blob, 45) == pytest.approx(45 / win.hole_depth(blob))
+    assert win.depth_scale(blob, 1, min_factor=0.25) == 0.25
+
+
+def test_deep_holes_are_filled_from_a_downscaled_window_when_the_card_says_so(engine):
+    rng = np.random.default_rng(4)
+    image = rng.random((256, 256, 3), dtype=np.float32)
+    mask = np.zeros((256, 256), np.float32)
+    mask[60:196, 60:196] = 1  # 68 px to its centre, ~53 at the 95th percentile
+    assert _run(engine, image, mask).extras["work_scale"] == 1.0  # default: off
+    engine.max_hole_depth = 34.0
+    result = _run(engine, image, mask)
+    assert result.extras["work_scale"] == pytest.approx(34.0 / win.hole_depth(mask > 0), abs=1e-3)
+    assert result.extras["work_scale"] < 0.7
+    assert np.array_equal(result.image[mask == 0], image[mask == 0])  # known pixels stay full-res
+    thin = np.zeros((256, 256), np.float32)
+    thin[120:126, 20:236] = 1
+    assert _run(engine, image, thin).extras["work_scale"] == 1.0
+
+
 def test_empty_full_and_bad_masks(engine):
     image = np.random.default_rng(2).random((32, 32, 3), dtype=np.float32)
     out = _run(engine, image, np.zeros((32, 32), np.float32)).image

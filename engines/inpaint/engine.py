@@ -5,9 +5,10 @@ Pipeline of :meth:`PConvEngine.run` (request contract: ``image float32 H x W x 3
 
 1. the hole is ``mask >= HOLE_THRESHOLD``; the network sees a context window around its bounding
    box, grown to the network's size multiple with real pixels (reflect padding only for small images);
-2. when that window's longer side exceeds ``WORK_SIDE`` (large holes in large photos) it is
-   area-downscaled for the network and the prediction is upscaled back: the known pixels keep
-   their full resolution because only hole pixels are composited;
+2. when that window's longer side exceeds ``WORK_SIDE`` (large holes in large photos), or the hole
+   is deeper than the card's ``max_hole_depth`` (:func:`.window.hole_depth`; deeper than the
+   training holes), it is area-downscaled for the network and the prediction is upscaled back:
+   the known pixels keep their full resolution because only hole pixels are composited;
 3. the one polarity conversion: PConv input = ``(2 rgb - 1) * valid`` with ``valid = 1 - hole``;
 4. composite inside the window: ``mask`` weights the prediction, so the mask's soft edge is the
    feather and every pixel with mask 0 (or outside the window) is returned bit-exact (float32 in,
@@ -33,6 +34,7 @@ from ..core.protocol import (EngineError, EngineInfo, InpaintRequest, Input, Pro
 from ..core.registry import register
 from . import window as win
 
+MAX_HOLE_DEPTH = 0.0  # see PConvEngine.max_hole_depth; 0 = never downscale for depth
 WORK_SIDE = 512  # longest side the network runs at (CPU budget: ~0.2 s at 512^2 for the compact net)
 # A pixel painted at least this much is a hole for the network: most of a soft brush edge is inside
 # the hole, while the noise of a mask loaded from a JPEG is not.
@@ -52,11 +54,15 @@ def from_network(pred: np.ndarray) -> np.ndarray:
 class PConvEngine:
     """Inpaint with a PConv U-Net loaded from ``path`` (architecture detected, strict load, lazy)."""
 
-    def __init__(self, info: EngineInfo, path: Path, flip_average: bool = False) -> None:
+    def __init__(self, info: EngineInfo, path: Path, flip_average: bool = False,
+                 max_hole_depth: float = MAX_HOLE_DEPTH) -> None:
         self.info = info
         self.path = Path(path)
         # average the prediction with that of the mirrored input (test-time augmentation: 2x the time)
         self.flip_average = flip_average
+        # holes deeper than this (px to the nearest known pixel, 95th percentile) are filled from a
+        # downscaled window: deeper than the training holes, the net fills them worse at full size
+        self.max_hole_depth = float(max_hole_depth)
         self._loaded = None
 
     def model(self):
@@ -109,7 +115,7 @@ class PConvEngine:
         window = win.context_window(fill, multiple)
         crop = image[window.y0:window.y1, window.x0:window.x1]
         crop_fill = fill[window.y0:window.y1, window.x0:window.x1]
-        factor = win.work_scale(window, WORK_SIDE)
+        factor = min(win.work_scale(window, WORK_SIDE), win.depth_scale(crop_fill, self.max_hole_depth))
         net_in, net_fill = (crop, crop_fill) if factor >= 1.0 else win.downscale(crop, crop_fill, factor)
         padded, size = win.pad_to_multiple(net_in, multiple)
         padded_fill, _ = win.pad_to_multiple(net_fill, multiple)
@@ -162,11 +168,12 @@ def register_models(folders: list[Path] | None = None) -> list[str]:
         mid = model_id_for(str(data["id"]))
         info = _card_info(data, mid)
         flip = bool(data.get("flip_average", False))
-        register(info, lambda info=info, path=weights, flip=flip: PConvEngine(info, path, flip))
+        depth = float(data.get("max_hole_depth", MAX_HOLE_DEPTH))
+        register(info, lambda info=info, path=weights, flip=flip, depth=depth: PConvEngine(info, path, flip, depth))
         ids.append(mid)
         if data.get("default") and bundled:
             dinfo = _card_info(data, "default", alias_of=mid)
-            register(dinfo, lambda info=dinfo, path=weights, flip=flip: PConvEngine(info, path, flip))
+            register(dinfo, lambda info=dinfo, path=weights, flip=flip, depth=depth: PConvEngine(info, path, flip, depth))
             ids.append("default")
     return ids
 

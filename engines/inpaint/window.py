@@ -88,6 +88,24 @@ def work_scale(window: Window, max_side: int) -> float:
     return min(1.0, max_side / max(window.height, window.width))
 
 
+def hole_depth(fill: np.ndarray) -> float:
+    """How deep the hole is: the 95th percentile, over hole pixels, of the distance (px) to the
+    nearest known pixel. A thin stroke is ~its half-width however long it is; a blob its radius."""
+    if not fill.any():
+        return 0.0
+    dist = cv2.distanceTransform(fill.astype(np.uint8), cv2.DIST_L2, 5)
+    return float(np.percentile(dist[fill], 95))
+
+
+def depth_scale(fill: np.ndarray, max_depth: float, min_factor: float = 0.25) -> float:
+    """The factor (<= 1, >= ``min_factor``) that brings :func:`hole_depth` to at most ``max_depth``:
+    a network trained on holes up to that deep fills deeper ones better from a downscaled window."""
+    depth = hole_depth(fill)
+    if max_depth <= 0 or depth <= max_depth:
+        return 1.0
+    return max(min_factor, max_depth / depth)
+
+
 def downscale(image: np.ndarray, fill: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
     """Area-downscale a window; a low-res pixel is a hole when any of its full-res pixels is one."""
     h, w = fill.shape
