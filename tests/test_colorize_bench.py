@@ -71,3 +71,24 @@ def test_train_smoke_resume_and_export(tmp_path):
 
     assert load_model(w).arch.name == "siggraph17"
     assert main(["train", "colorize", "--data", str(root), "--out", str(out), "--crop", "30"]) == 2
+
+
+def test_train_spread_input_from_a_plain_run(tmp_path):
+    pytest.importorskip("torch")
+    root = tmp_path / "data"
+    folder = root / "photos" / "bsds500" / "train"
+    folder.mkdir(parents=True)
+    for i, img in enumerate(_fixture_images(2)):
+        Image.fromarray((img * 255).round().astype(np.uint8)).save(folder / f"{i}.jpg")
+    common = ["--data", str(root), "--width", "0.125", "--crop", "32", "--batch", "2", "--steps", "2"]
+    assert main(["train", "colorize", "--out", str(tmp_path / "plain")] + common) == 0
+    spread = tmp_path / "spread"
+    assert main(["train", "colorize", "--out", str(spread), "--init", str(tmp_path / "plain" / "last.pt"),
+                 "--spread-input", "--many-frac", "0.5"] + common) == 0
+    w = tmp_path / "s.safetensors"
+    assert main(["train", "colorize", "--out", str(spread), "--export", str(w)]) == 0
+    from engines.weights import load_model
+
+    loaded = load_model(w)
+    assert loaded.arch.name == "siggraph17" and loaded.hparams.get("spread_input") is True
+    assert main(["train", "colorize", "--out", str(tmp_path / "x"), "--init", str(tmp_path / "nope.pt")] + common) == 2
