@@ -39,15 +39,18 @@ def _hole_psnr(model: str, crops: list[np.ndarray], buckets=(2, 4)) -> float:
 
 def test_bundled_card_is_complete_and_small():
     assert CARDS, "a pconv-*.json model card is bundled in resources/weights"
-    card = json.loads(CARDS[0].read_text())
-    weights = CARDS[0].parent / card["file"]
-    assert card["task"] == "inpaint" and card["default"] is True
-    assert weights.stat().st_size <= 20 * 1024 * 1024
-    for key in ("data", "command", "steps", "wall_time_s", "metrics", "width_reduction"):
-        assert key in card, key
-    assert (CARDS[0].parent / card["card"]).is_file()
+    cards = [json.loads(p.read_text()) for p in CARDS]
+    assert sum(bool(c.get("default")) for c in cards) == 1
+    for card in cards:
+        weights = BUNDLED_WEIGHTS / card["file"]
+        assert card["task"] == "inpaint"
+        assert weights.stat().st_size <= 20 * 1024 * 1024
+        for key in ("data", "command", "steps", "wall_time_s", "metrics", "width_reduction"):
+            assert key in card, key
+        assert (BUNDLED_WEIGHTS / card["card"]).is_file()
+    default = next(c for c in cards if c.get("default"))
     info = next(i for i in registry.infos(Task.INPAINT) if i.id == "default")
-    assert info.alias_of == card["id"] and info.uses_torch
+    assert info.alias_of == default["id"] and info.uses_torch
 
 
 def test_default_beats_telea_on_the_bundled_sample():
