@@ -65,7 +65,8 @@ def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_S
     from .archs import ECCVGenerator
 
     h, w = L_full.shape
-    L = torch.from_numpy(net_L(L_full, size))[None, None]
+    L_net = net_L(L_full, size)
+    L = torch.from_numpy(L_net)[None, None]
     dtype = next(module.parameters()).dtype
     device = next(module.parameters()).device
     L = L.to(device=device, dtype=dtype)
@@ -76,7 +77,7 @@ def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_S
             hab, mask = hints_to_planes(hints, (h, w), (size, size))
             spread = None
             if getattr(module, "spread_input", False):  # our hybrid: hints spread by lightness too
-                spread_ab = spread_hints(L[0, 0].float().cpu().numpy(), hints, (h, w))
+                spread_ab = spread_hints(L_net, hints, (h, w))
                 spread = torch.from_numpy(spread_ab.transpose(2, 0, 1).copy())[None].to(device, dtype)
             ab, logits = module(L, torch.from_numpy(hab)[None].to(device, dtype),
                                 torch.from_numpy(mask)[None].to(device, dtype), spread)
