@@ -22,6 +22,16 @@ def _fixture_images(n=3):
     return out
 
 
+def _training_data(tmp_path, n=2):
+    """A data root whose photos/bsds500/train holds ``n`` fixture photos."""
+    root = tmp_path / "data"
+    folder = root / "photos" / "bsds500" / "train"
+    folder.mkdir(parents=True)
+    for i, img in enumerate(_fixture_images(n)):
+        Image.fromarray((img * 255).round().astype(np.uint8)).save(folder / f"{i}.jpg")
+    return root
+
+
 def test_baseline_curve_rises_with_hints():
     rows = bench.run_bench(_fixture_images(), ["baseline"], "fixture", counts=(0, 2, 10, 50))
     psnr = [r.psnr_rgb for r in rows]
@@ -53,11 +63,7 @@ def test_cli_writes_json_and_plot(tmp_path):
 @pytest.mark.slow  # about 10 s on a busy 2-core machine (three short training runs)
 def test_train_smoke_resume_and_export(tmp_path):
     pytest.importorskip("torch")
-    root = tmp_path / "data"
-    folder = root / "photos" / "bsds500" / "train"
-    folder.mkdir(parents=True)
-    for i, img in enumerate(_fixture_images(2)):
-        Image.fromarray((img * 255).round().astype(np.uint8)).save(folder / f"{i}.jpg")
+    root = _training_data(tmp_path)
     out = tmp_path / "run"
     args = ["train", "colorize", "--data", str(root), "--out", str(out), "--width", "0.125", "--crop", "32",
             "--batch", "2"]
@@ -75,11 +81,7 @@ def test_train_smoke_resume_and_export(tmp_path):
 
 def test_train_spread_input_from_a_plain_run(tmp_path):
     pytest.importorskip("torch")
-    root = tmp_path / "data"
-    folder = root / "photos" / "bsds500" / "train"
-    folder.mkdir(parents=True)
-    for i, img in enumerate(_fixture_images(2)):
-        Image.fromarray((img * 255).round().astype(np.uint8)).save(folder / f"{i}.jpg")
+    root = _training_data(tmp_path)
     common = ["--data", str(root), "--width", "0.125", "--crop", "32", "--batch", "2", "--steps", "2"]
     assert main(["train", "colorize", "--out", str(tmp_path / "plain")] + common) == 0
     spread = tmp_path / "spread"
