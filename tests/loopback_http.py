@@ -9,6 +9,10 @@ Routes (``server.files`` maps a name to bytes):
 - ``/evilname/NAME``: the file with ``Content-Disposition: attachment; filename="../../evil.pth"``.
 - ``/stall/NAME``: headers and half the bytes, then silence for ``server.sleep`` seconds.
 - ``/slow/NAME``: no answer at all for ``server.sleep`` seconds.
+- ``/trickle/NAME``: headers, then one byte every ``server.trickle`` seconds.
+- ``/lie/NAME``: a ``Content-Length`` 100 bytes larger than the file, the whole file, then the
+  connection closes; ``Range`` requests are answered like ``/f/`` (416 past the end).
+- ``/lie-norange/NAME``: the same lie, and ``Range`` ignored (always that 200).
 - anything else: 404.
 
 ``server.requests`` records (path, Range header) of every request.
@@ -42,6 +46,20 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "cut" and name not in srv.cut_done:
             srv.cut_done.add(name)
             self._send(200, data, len(data), body=data[: len(data) // 2])
+            self.close_connection = True
+            return
+        if route == "trickle":
+            self._send(200, data, len(data), body=b"")
+            for i in range(len(data)):
+                time.sleep(srv.trickle)
+                try:
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up: what the test wants
+            return
+        if route == "lie-norange" or (route == "lie" and not self.headers.get("Range")):
+            self._send(200, data, len(data) + 100, body=data)
             self.close_connection = True
             return
         if route == "stall":
@@ -88,6 +106,7 @@ class LoopbackServer(ThreadingHTTPServer):
         self.cut_done: set[str] = set()
         self.requests: list[tuple[str, str | None]] = []
         self.sleep = 2.0
+        self.trickle = 0.05
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
