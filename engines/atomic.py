@@ -23,7 +23,34 @@ from typing import Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["atomic_write_bytes", "atomic_path", "fsync_directory"]
+__all__ = ["atomic_write_bytes", "atomic_path", "fsync_directory", "temp_prefix"]
+
+NAME_MAX = 255  # bytes in one file name on ext4, XFS, btrfs, APFS, NTFS (UTF-16 units there)
+RANDOM_BYTES = 8  # what mkstemp adds between prefix and suffix
+MAX_SUFFIX_BYTES = 16  # a longer "suffix" is part of a name, not a format: use ".tmp"
+
+
+def _temp_suffix(name: str, suffix: str | None) -> str:
+    suffix = Path(name).suffix if suffix is None else suffix
+    if not suffix or len(os.fsencode(suffix)) > MAX_SUFFIX_BYTES:
+        return ".tmp"
+    return suffix
+
+
+def temp_prefix(name: str, suffix: str | None = None) -> str:
+    """The hidden prefix of the temporary files written for ``name``: ``.<name>.``, with ``name``
+    cut (at the end, in bytes) so that prefix + random part + ``suffix`` fit in one file name.
+
+    The user's own name is never shortened, only the temporary one: a 250-byte output name still
+    gets a temporary file. Cleaning up after a crash globs for this same prefix. ``suffix`` is
+    the one given to :func:`atomic_path` (``None``: the name's own).
+    """
+    room = NAME_MAX - 2 - RANDOM_BYTES - len(os.fsencode(_temp_suffix(name, suffix)))
+    raw = os.fsencode(name)
+    if len(raw) > room:
+        # fsdecode keeps a cut multi-byte character as escaped bytes: still a valid file name
+        name = os.fsdecode(raw[:room])
+    return f".{name}."
 
 
 def fsync_directory(directory: PathLike) -> None:
@@ -76,10 +103,8 @@ def atomic_path(path: PathLike, suffix: str | None = None) -> Iterator[Path]:
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    if suffix is None:
-        suffix = target.suffix
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp",
-                                    dir=directory)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name, suffix),
+                                    suffix=_temp_suffix(target.name, suffix), dir=directory)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -32,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..readable import readable
     from .plan import BatchOptions, BatchUsageError
     from .progress import ProgressBar
     from .runner import BatchRun
@@ -65,7 +66,10 @@ def main(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.update(ev)
             elif ev.kind == "failed":
-                print(f"FAILED {ev.rel}: {ev.message}", file=sys.stderr)
+                print(readable(f"FAILED {ev.rel}: {ev.message}"), file=sys.stderr)
+            elif ev.kind == "plan":  # skipped folders, a folder named like a photo: not silent
+                for note in ev.notes:
+                    print(readable(f"warning: {note}"), file=sys.stderr)
     except BatchUsageError as exc:  # e.g. another batch took the output folder meanwhile
         print(f"ganstudio batch: {exc}", file=sys.stderr)
         return 2
@@ -90,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
     if failed:
         print("failed files:", file=sys.stderr)
         for rel, reason in failed:
-            print(f"  {rel}: {reason}", file=sys.stderr)
+            print(readable(f"  {rel}: {reason}"), file=sys.stderr)
     if summary.stopped:
         print(f"ganstudio batch: stopped early: {summary.stopped}", file=sys.stderr)
     return 0 if summary.complete else 1

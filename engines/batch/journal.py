@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,16 @@ from ..atomic import fsync_directory
 
 JOURNAL_NAME = ".ganstudio-batch.jsonl"
 STARTED, DONE, FAILED = "started", "done", "failed"
+
+
+# Lone surrogates: how Python spells the bytes of a file name that is not valid UTF-8
+# (``bad-\xff.png`` is ``"bad-\udcff.png"``). UTF-8 cannot encode them, but JSON's ``\\uXXXX``
+# escape can, and ``json.loads`` gives the same string back, so such names round-trip losslessly.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> str:
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class JournalBusy(OSError):
@@ -99,7 +110,7 @@ class Journal:
         """Append ``{"file": rel, "state": state, ...}`` and fsync it; returns the record."""
         self.open()
         rec = {"file": rel, "state": state, "time": round(time.time(), 3), **fields}
-        line = (json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        line = (_escape_surrogates(json.dumps(rec, ensure_ascii=False, sort_keys=True)) + "\n").encode("utf-8")
         assert self._fd is not None
         os.write(self._fd, line)  # one write: a crash leaves the whole line or a torn tail
         os.fsync(self._fd)

@@ -18,6 +18,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from .. import __version__
+from ..safe_read import open_regular
 
 PNG_KEY = "GANStudio"
 XMP_NS = "https://ganstudio.invalid/ns/batch/1.0/"
@@ -27,7 +28,7 @@ _HASH_LOCK = threading.Lock()
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # a pipe or device swapped in would block or never end
         while True:
             block = f.read(chunk)
             if not block:

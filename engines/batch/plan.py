@@ -115,6 +115,10 @@ def scan_inputs(in_dir: Path, recursive: bool, exclude: Path | None = None) -> S
             if is_dir:
                 if recursive and (excluded is None or Path(entry.path).resolve() != excluded):
                     walk(Path(entry.path), child)
+                elif not recursive and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
+                    # named like a photo: the user expects it in the run, so say why it is not
+                    scan.warnings.append(f"{child}: skipped (a folder, not an image file; "
+                                         "use --recursive for the photos inside it)")
             elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
                 scan.files.append(str(child))
             else:
@@ -186,6 +190,8 @@ def find_side_input(side_dir: Path, rel: str) -> Path | None:
     folder = side_dir / str(p.parent)
     for suffix in sorted(IMAGE_SUFFIXES):
         for candidate in (folder / (p.stem + suffix), folder / (p.stem + suffix.upper())):
-            if candidate.is_file():
+            # lexists, not is_file: a folder, a link loop or a pipe with the mask's name is the
+            # user's mask gone wrong; loading it says what is wrong instead of "no mask"
+            if os.path.lexists(candidate):
                 return candidate
     return None

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import TextIO
 
+from ..readable import readable
 from .runner import FileEvent
 
 
@@ -64,13 +65,13 @@ class ProgressBar:
             return
         self._last_draw = now
         width = shutil.get_terminal_size((100, 20)).columns
-        self.stream.write("\r\x1b[K" + self.line(width))
+        self.stream.write("\r\x1b[K" + readable(self.line(width)))
         self.stream.flush()
 
     def _print(self, text: str) -> None:
         if self.tty:
             self.stream.write("\r\x1b[K")
-        self.stream.write(text + "\n")
+        self.stream.write(readable(text) + "\n")  # names that are not UTF-8: \xNN, never a crash
         self.stream.flush()
 
     def update(self, ev: FileEvent) -> None:

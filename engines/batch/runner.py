@@ -31,10 +31,12 @@ from typing import Any, Generator
 import cv2
 import numpy as np
 
+from ..atomic import temp_prefix
 from ..core.cancel import Cancelled, CancelToken
 from ..core.protocol import EngineError, Progress, Result, Task, drive
 from ..imageio import ImageLoadError, ImageSaveError, load_image, save_image
 from ..imageio._common import format_megapixels
+from ..readable import readable
 from ..tiling import MIN_TILE, is_out_of_memory
 from . import metadata
 from .journal import DONE, FAILED, STARTED, Journal, JournalBusy
@@ -321,11 +323,12 @@ class BatchRun:
                         exc = FileFailed(f"{item.rel}: unexpected error: {type(exc).__name__}: {exc}",
                                          disk_full=_is_disk_full(exc))
                     finished += 1
-                    self.journal.record(item.rel, FAILED, output=item.output_rel, error=str(exc), **base)
-                    summary.failed.append((item.rel, str(exc)))
+                    message = readable(exc)  # a name that is not UTF-8 shows as \xNN in messages
+                    self.journal.record(item.rel, FAILED, output=item.output_rel, error=message, **base)
+                    summary.failed.append((item.rel, message))
                     if exc.disk_full:
                         summary.stopped = "the disk is full: free some space and run the same command again to resume"
-                    yield FileEvent("failed", item.rel, total, finished, 1.0, str(exc), item.source, None)
+                    yield FileEvent("failed", item.rel, total, finished, 1.0, message, item.source, None)
                     continue
                 finished += 1
                 self.journal.record(item.rel, DONE, output=item.output_rel,
@@ -351,7 +354,7 @@ class BatchRun:
         out = self.out_dir / item.output_rel
         if not out.parent.is_dir():
             return
-        for tmp in out.parent.glob(f".{glob_escape(out.name)}.*"):
+        for tmp in out.parent.glob(f"{glob_escape(temp_prefix(out.name))}*"):
             try:
                 tmp.unlink()
             except OSError:

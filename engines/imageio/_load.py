@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from ..safe_read import NotRegularFile, TooLarge, read_regular
 from ._common import ImageLoadError, LoadedImage, format_megapixels, from_uint
 from ._exif import (
     ORIENTATION,
@@ -22,9 +23,12 @@ from ._exif import (
     normalize_exif,
     patch_orientation,
 )
+from ._tiff_float import FloatTiffHeader, decode_float_tiff, float_tiff_header
 from ._png import PNG_SIGNATURE, PngFormatError, insert_after_ihdr, iter_chunks, read_ihdr
 
 DEFAULT_MAX_PIXELS = 200_000_000
+# Room for metadata beside the pixels (EXIF, ICC, XMP, thumbnails) in the file-size cap.
+MAX_HEADER_BYTES = 64 << 20
 
 _PIL_LIMIT_LOCK = threading.Lock()
 
@@ -48,15 +52,21 @@ def _fail(path: Path, reason: str) -> ImageLoadError:
     return ImageLoadError(f"Cannot open {path.name}: {reason}", path)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, max_pixels: int | None) -> bytes:
+    # Regular files only (a FIFO would block forever, /dev/zero would fill memory), and never
+    # more bytes than an image within the pixel limit could need (uncompressed 16-bit RGBA).
+    limit = None if max_pixels is None else max_pixels * 8 + MAX_HEADER_BYTES
     try:
-        if path.is_dir():
-            raise _fail(path, "it is a folder, not an image file")
-        data = path.read_bytes()
+        data = read_regular(path, limit)
     except FileNotFoundError as e:
         raise _fail(path, "the file does not exist") from e
     except PermissionError as e:
         raise _fail(path, "permission denied") from e
+    except NotRegularFile as e:
+        raise _fail(path, "it is a folder, not an image file" if e.kind == "a folder"
+                    else f"it is {e.strerror}") from e
+    except TooLarge as e:
+        raise _fail(path, f"the file is too large for an image within the limit ({e.strerror})") from e
     except IsADirectoryError as e:
         raise _fail(path, "it is a folder, not an image file") from e
     except OSError as e:
@@ -125,6 +135,21 @@ def _decode_16bit_cv2(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _grey(a: np.ndarray) -> np.ndarray:
     return np.repeat(a[:, :, None], 3, axis=2)
+
+
+# ICC colour-space signatures (ICC.1 table 19) as a user reads them; others are shown only when
+# they are plain letters and digits: a damaged profile's raw bytes are not a message.
+_COLOUR_SPACES = {b"GRAY": "grey", b"CMYK": "CMYK", b"Lab ": "Lab", b"XYZ ": "XYZ", b"YCbr": "YCbCr",
+                  b"Luv ": "Luv", b"Yxy ": "Yxy", b"HSV ": "HSV", b"HLS ": "HLS", b"CMY ": "CMY"}
+
+
+def _colour_space_name(space: bytes) -> str:
+    if space in _COLOUR_SPACES:
+        return _COLOUR_SPACES[space]
+    text = space.decode("latin-1").strip()
+    if text and all(c.isascii() and c.isalnum() for c in text):
+        return text
+    return "unrecognised"
 
 
 def _icc_colour_space(icc: bytes | None) -> bytes | None:
@@ -221,6 +246,36 @@ def _pixels(
     return rgb, alpha, 8, icc, True
 
 
+def _check_size(path: Path, w: int, h: int, max_pixels: int | None) -> None:
+    if w <= 0 or h <= 0:
+        raise _fail(path, f"the image has no pixels ({w}x{h})")
+    if max_pixels is not None and w * h > max_pixels:
+        raise _fail(
+            path,
+            f"image is {w}x{h} ({format_megapixels(w * h)}), above the "
+            f"{format_megapixels(max_pixels)} limit",
+        )
+
+
+def _load_float_tiff(path: Path, data: bytes, header: FloatTiffHeader,
+                     max_pixels: int | None) -> LoadedImage:
+    """A float RGB(A) TIFF (Pillow cannot open those): OpenCV decodes it, we orient it."""
+    _check_size(path, header.width, header.height, max_pixels)
+    notes: list[str] = []
+    try:
+        rgb, alpha = decode_float_tiff(data, notes)
+    except Exception as e:  # OpenCV returns None or raises cv2.error on a damaged file
+        raise _fail(path, _decode_reason(e)) from e
+    orientation = header.orientation if 1 <= header.orientation <= 8 else 1
+    if orientation != 1:
+        rgb = apply_orientation(rgb, orientation)
+        alpha = apply_orientation(alpha, orientation) if alpha is not None else None
+    notes.append("converted from 32-bit floating point")
+    return LoadedImage(rgb=np.ascontiguousarray(rgb), alpha=alpha, bit_depth=16,
+                       source_mode="F", format="TIFF", path=path,
+                       info={"notes": notes, "orientation": orientation})
+
+
 def load_image(
     path: "str | os.PathLike[str]", *, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> LoadedImage:
@@ -243,26 +298,22 @@ def load_image(
             the decoder's own exception is ``__cause__``.
     """
     path = Path(path)
-    data = _read_bytes(path)
+    data = _read_bytes(path, max_pixels)
     notes: list[str] = []
     try:
         with _pillow_limit_lifted():
             im = Image.open(io.BytesIO(data))  # lazy: reads the header only
     except UnidentifiedImageError as e:
+        header = float_tiff_header(data)
+        if header is not None:
+            return _load_float_tiff(path, data, header, max_pixels)
         raise _fail(path, "not an image file, or a format this program cannot read") from e
     except Exception as e:  # plugins raise SyntaxError, struct.error, ValueError... on bad headers
         raise _fail(path, _decode_reason(e)) from e
 
     with im:
         w, h = im.size
-        if w <= 0 or h <= 0:
-            raise _fail(path, f"the image has no pixels ({w}x{h})")
-        if max_pixels is not None and w * h > max_pixels:
-            raise _fail(
-                path,
-                f"image is {w}x{h} ({format_megapixels(w * h)}), above the "
-                f"{format_megapixels(max_pixels)} limit",
-            )
+        _check_size(path, w, h, max_pixels)
         source_mode, fmt = im.mode, im.format or ""
         big = Image.MAX_IMAGE_PIXELS is not None and w * h > Image.MAX_IMAGE_PIXELS
         try:
@@ -304,7 +355,7 @@ def load_image(
     space = _icc_colour_space(icc)
     if space is not None and space != b"RGB ":
         # A grey (or other non-RGB) profile would mislabel the RGB pixels we return and save.
-        notes.append(f"the {space.decode('latin-1').strip()} colour profile was dropped")
+        notes.append(f"the {_colour_space_name(space)} colour profile was dropped")
         icc = None
     if source_mode not in ("RGB", "RGBA", "CMYK") and not any(
         n.startswith("converted") for n in notes
