@@ -19,6 +19,14 @@ from pathlib import Path
 HEADLESS = ("batch", "models", "train", "bench")
 
 
+def _mistyped_command(arg: str) -> bool:
+    """A bare word (no option dash, no folder, no extension) that names no file, such as
+    ``ganstudio frobnicate``: a mistyped command, not a photo to open (without a display the
+    editor would abort instead of saying so)."""
+    return not arg.startswith("-") and "." not in arg and "/" not in arg and os.sep not in arg \
+        and not os.path.lexists(arg)
+
+
 def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganstudio", description="GAN Studio: a photo editor whose brush strokes drive generative networks.",
                                 epilog="Headless: ganstudio batch|models|train|bench --help")
@@ -40,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         from engines.cli import main as headless
 
         return headless(argv)
+    if argv and _mistyped_command(argv[0]):
+        _gui_parser().print_usage(sys.stderr)
+        print(f"ganstudio: '{argv[0]}' is neither a command ({', '.join(HEADLESS)}) nor a file",
+              file=sys.stderr)
+        return 2
     args = _gui_parser().parse_args(argv)
     if args.version:
         from engines import __version__

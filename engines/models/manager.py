@@ -21,7 +21,8 @@ from typing import Callable, Generator
 
 from ..core.cancel import CancelToken
 from ..core.protocol import Progress, Task
-from ..weights import WeightsError
+from ..safe_read import file_kind
+from ..weights import WeightsError, require_finite
 from . import install
 from .catalog import WEIGHT_SUFFIXES, CatalogEntry, check_name, find_entry, load_catalog
 from .download import DEFAULT_TIMEOUT, fetch, sha256_of
@@ -110,7 +111,7 @@ def download(model_id: str, entries: list[CatalogEntry] | None = None, *, timeou
              cancel: CancelToken | None = None) -> InstallGenerator:
     """Download, verify and install a catalog model; yields progress, returns the installed model.
 
-    The partial file stays in ``<data>/models/.downloads`` after an interruption or a cancel (the
+    The partial file stays in ``<cache>/downloads`` after an interruption or a cancel (the
     next call resumes it) and is deleted when its checksum or contents are wrong.
     """
     entries = load_catalog() if entries is None else entries
@@ -167,16 +168,17 @@ def _card_for_download(entry: CatalogEntry, path: Path) -> dict:
         if not registered_arch(entry.arch):
             # The engine for this architecture is not installed (yet): still read the file safely
             # (weights only, nothing runs) so a bad file is refused now; the engine checks the rest.
-            from ..weights import read_state_dict
+            from ..weights import read_state_dict, require_finite
 
             try:
-                read_state_dict(probe)
+                require_finite(read_state_dict(probe))
             except WeightsError as exc:
                 raise ModelError(f"{entry.id}: the downloaded file was refused: {exc}") from exc
             card["arch_checked"] = False
             return card
         try:
             found = identify_file(probe)
+            require_finite(found.state_dict)
         except WeightsError as exc:
             raise ModelError(f"{entry.id}: the downloaded file is not a usable {entry.arch} checkpoint: {exc}") from exc
         if found.arch != entry.arch:
@@ -205,6 +207,12 @@ def import_path(src: str | os.PathLike[str], model_id: str | None = None, *,
     if src.is_dir():
         return (yield from _import_ncnn_folder(src, model_id, cancel))
     if not src.is_file():
+        if os.path.lexists(src):  # a pipe, a device, a broken or looping link: say which
+            try:
+                kind = file_kind(os.stat(src).st_mode)
+            except OSError as exc:
+                kind = f"unreadable ({exc.strerror or exc})"
+            raise ModelError(f"cannot import {src}: it is {kind}, not a weights file")
         raise ModelError(f"no such file or folder: {src}")
     if src.suffix.lower() in (".param", ".bin") and src.with_suffix(".param").is_file():
         return (yield from _import_ncnn_folder(src.parent, model_id, cancel, only=src.with_suffix(".param")))
@@ -216,6 +224,7 @@ def import_path(src: str | os.PathLike[str], model_id: str | None = None, *,
     source_sha = sha256_of(src, cancel)
     try:
         found = identify_file(src)
+        require_finite(found.state_dict)  # NaN weights would install, verify, then fail every file
     except WeightsError as exc:
         raise ModelError(f"cannot import {src.name}: {exc}") from exc
     cancel.raise_if_cancelled()

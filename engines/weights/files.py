@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_write_bytes
+from ..safe_read import file_kind
 from .errors import WeightsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,10 +48,14 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Any:
     suffix, or a pickle that needs more than ``weights_only=True`` allows.
     """
     p = Path(path)
-    if not p.exists():
-        raise WeightsError(f"weights file not found: {p}")
-    if not p.is_file():
-        raise WeightsError(f"not a weights file (it is a folder or a device): {p}")
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise WeightsError(f"weights file not found: {p}") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights file {p}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise WeightsError(f"not a weights file: {p} is {file_kind(mode)}")
     suffix = p.suffix.lower()
     if suffix in SAFETENSORS_SUFFIXES:
         return _read_safetensors(p)
@@ -72,13 +78,50 @@ def _read_safetensors(p: Path) -> dict[str, "torch.Tensor"]:
         ) from exc
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since 1.6 (and TorchScript archives)
+
+
+def _not_a_checkpoint(p: Path, head: bytes) -> WeightsError:
+    """A file that is neither of torch's formats: say what it looks like, not "unsafe objects"."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")) or b"<html" in text:
+        what = "an HTML page (a saved error or login page instead of the download?)"
+    elif head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        what = "a text file"
+    else:
+        what = "unknown binary data"
+    return WeightsError(f"{p.name} is not a checkpoint: it looks like {what}. Expected a PyTorch "
+                        "checkpoint (.pth) or a .safetensors file.")
+
+
+def _pickle_is_valid(p: Path) -> bool:
+    """Whether the file parses as a pickle; pickletools only reads opcodes, it runs nothing."""
+    import pickletools
+
+    try:
+        with open(p, "rb") as f:
+            for _ in pickletools.genops(f):
+                pass
+    except Exception:  # noqa: BLE001 - any parse failure means "not a valid pickle"
+        return False
+    return True
+
+
 def _read_pickle(p: Path) -> Any:
     import torch
 
+    with open(p, "rb") as f:
+        head = f.read(512)
+    # A pickle starts with PROTO (0x80) and protocol 2-5; torch's legacy format is such a pickle.
+    is_pickle = len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+    if not head.startswith(ZIP_MAGIC) and not is_pickle:
+        raise _not_a_checkpoint(p, head)
     try:
         return torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
+        if is_pickle and not _pickle_is_valid(p):
+            raise WeightsError(f"weights file {p.name} is corrupt or truncated (not a valid pickle)") from exc
         if "weights only" in text.lower() or "weights_only" in text.lower():
             found = re.search(r"GLOBAL ([\w.]+)", text)
             what = f" (it asks for '{found.group(1)}')" if found else ""
@@ -163,6 +206,18 @@ def canonicalize(obj: Any) -> dict[str, "torch.Tensor"]:
         keys = ", ".join(map(str, list(current.keys())[:8])) or "nothing"
         raise WeightsError(f"no weights found in this checkpoint (it holds: {keys})")
     return out
+
+
+def require_finite(sd: Mapping[str, "torch.Tensor"]) -> None:
+    """Raise :class:`WeightsError` if a floating-point tensor holds NaN or infinity: such weights
+    (a diverged training run, a damaged conversion) load fine and then turn every image into
+    NaN, so they are refused when a model is installed rather than on every file."""
+    import torch
+
+    for key, t in sd.items():
+        if t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
+            raise WeightsError(f"the weights contain NaN or infinite values (first in '{key}'); "
+                               "a network with such weights cannot produce an image")
 
 
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, "torch.Tensor"]:
