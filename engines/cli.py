@@ -21,11 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganstudio")
     sub = p.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="print quality and speed figures")
-    bench.add_argument("task", help="canvas (needs Qt), sr, inpaint, colorize, spade, igan")
+    bench.add_argument("task", help="canvas (needs Qt), sr, inpaint, colorize, spade, igan, batch, fuzz")
     bench.add_argument("--data", help="dataset folder")
     bench.add_argument("--json", help="write the rows as JSON here")
     bench.add_argument("--models", help="comma-separated model ids")
-    bench.add_argument("--scale", help="sr: comma-separated scales (default 2,4)")
+    bench.add_argument("--scale", help="sr: comma-separated scales (default 2,4); fuzz: times the mutations (default 1)")
     bench.add_argument("--datasets", help="sr: comma-separated sets (default Set5,Set14,BSD100)")
     bench.add_argument("--limit", type=int, default=0, help="at most this many images per set")
     bench.add_argument("--weights", help="sr, igan: also register the model cards in this folder")
@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     from .latent.cli import add_train_parser as _add_train_igan
 
     _add_train_igan(tsub)
+    from .gpukit.cli import add_train_parsers as _add_train_kit
+
+    _add_train_kit(tsub)  # pack, all, accept: the GPU training kit
     return p
 
 
@@ -257,6 +260,7 @@ def _models(args: argparse.Namespace) -> int:
 _HANDLERS = {
     ("batch", ""): ".batch.cli:main",
     ("bench", "batch"): ".bench.batch:main",
+    ("bench", "fuzz"): ".bench.fuzz:main",
     ("train", "inpaint"): ".inpaint.cli:train_main",
     ("bench", "inpaint"): ".inpaint.cli:bench_main",
     ("train", "colorize"): ".colorize.cli:train_main",
@@ -266,6 +270,9 @@ _HANDLERS = {
     ("bench", "spade"): ".spade.cli:bench_main",
     ("train", "igan"): ".latent.cli:train_main",
     ("bench", "igan"): ".latent.cli:bench_main",
+    ("train", "pack"): ".gpukit.cli:pack_main",
+    ("train", "all"): ".gpukit.cli:all_main",
+    ("train", "accept"): ".gpukit.cli:accept_main",
 }
 
 

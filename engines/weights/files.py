@@ -112,9 +112,10 @@ def _read_pickle(p: Path) -> Any:
 
     with open(p, "rb") as f:
         head = f.read(512)
-    # A pickle starts with PROTO (0x80) and protocol 2-5; torch's legacy format is such a pickle.
+    # A pickle starts with PROTO (0x80) and protocol 2-5 (torch's legacy format is such a pickle);
+    # protocols 0 and 1 have no header, so those are recognised by parsing the whole file.
     is_pickle = len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
-    if not head.startswith(ZIP_MAGIC) and not is_pickle:
+    if not head.startswith(ZIP_MAGIC) and not is_pickle and not _pickle_is_valid(p):
         raise _not_a_checkpoint(p, head)
     try:
         return torch.load(str(p), map_location="cpu", weights_only=True)
