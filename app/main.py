@@ -4,8 +4,11 @@
     ganstudio --screenshot OUT.png [IMAGE]   render the main window offscreen, save it, exit 0
     ganstudio bench canvas --json OUT        canvas latency / UI stall figures (needs Qt, offscreen)
     ganstudio batch|models|train|bench ...   headless commands (no Qt imported)
+    ganstudio --install-desktop              add the menu entry and icons to ~/.local/share (XDG)
+    python -m app ...                        the same entry point
 
 Headless sub-commands are dispatched before anything imports Qt, so they run with no display.
+A reader that closes the pipe early (``ganstudio models list | head``) ends any command quietly.
 """
 
 from __future__ import annotations
@@ -33,11 +36,34 @@ def _gui_parser() -> argparse.ArgumentParser:
     p.add_argument("image", nargs="?", help="photo to open")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the main window offscreen to OUT.png and exit")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot (WxH)")
-    p.add_argument("--version", action="store_true", help="print the version and exit")
+    from engines import __version__
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--install-desktop", action="store_true",
+                   help="install the menu entry, icons and AppStream data into ~/.local/share and exit")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``| head``): stop quietly, as a command killed by SIGPIPE would."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for such a command
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("GANSTUDIO_LOG", "WARNING"))
     if argv and argv[0] in HEADLESS:
@@ -54,11 +80,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     args = _gui_parser().parse_args(argv)
-    if args.version:
-        from engines import __version__
+    if args.install_desktop:
+        from engines.desktop import install_desktop
 
-        print(f"ganstudio {__version__}")
-        return 0
+        return install_desktop()
     if args.screenshot:
         import tempfile
 
@@ -75,7 +100,23 @@ def _make_app():
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("GAN Studio")
     app.setOrganizationName("GANStudio")
+    app.setDesktopFileName("ganstudio")  # Wayland/X11 match the window to ganstudio.desktop
+    app.setWindowIcon(app_icon())
     return app
+
+
+def app_icon():
+    """The application icon (bundled SVG + 256-px PNG); an empty icon if the files are missing."""
+    from PySide6.QtGui import QIcon
+
+    from engines import paths
+
+    icon = QIcon()
+    for name in ("ganstudio.svg", "ganstudio.png"):
+        path = paths.RESOURCES / "icons" / name
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon
 
 
 def _run_editor(args) -> int:

@@ -45,7 +45,7 @@ class RecoveryError(ValueError):
 
 
 def recovery_dir() -> Path:
-    return paths.user_data_dir() / "recovery"
+    return paths.user_state_dir() / "recovery"
 
 
 # ---------------------------------------------------------------------------- write / read

@@ -85,7 +85,7 @@ def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
 
 
 def test_leftovers_are_files_of_dead_sessions(data_dir):
-    assert recovery_dir() == data_dir / "recovery"
+    assert recovery_dir() == data_dir / "state" / "recovery"  # the state folder, under GANSTUDIO_DATA
     files = RecoveryFiles()
     doc = Document.blank(2, 2)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

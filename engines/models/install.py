@@ -2,10 +2,11 @@
 
 Engines find their models by reading the cards of their task folder (:func:`installed_cards`); the
 super-resolution folder is ``sr`` (what ``engines.sr.engine`` reads), the others are the task's
-value (``inpaint``, ``colorize``, ``synthesize``, ``latent``). Partial downloads live in
-``<data>/models/.downloads/`` and are never read by an engine.
+value (``inpaint``, ``colorize``, ``synthesize``, ``latent``). Partial downloads live in the cache
+folder, ``<cache>/downloads/``, and are never read by an engine.
 
-Installing is atomic: the weights file is renamed into place (same filesystem) and then the card is
+Installing is atomic: the weights file is renamed into place (copied next to it first when the
+cache is on another filesystem) and then the card is
 written atomically; if the card cannot be written the file is removed again. An engine lists a model
 only when both exist, so a reader never sees half an install.
 
@@ -17,8 +18,10 @@ installed file), ``sha256_origin`` (``publisher`` / ``publisher prefix`` / ``rec
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import Any
 
 from ..atomic import atomic_write_bytes
 from ..core.protocol import Task
-from ..paths import user_data_dir
+from ..paths import user_cache_dir, user_data_dir
 from .catalog import check_name
 from .errors import ModelError
 
@@ -44,7 +47,8 @@ def task_dir(task: Task | str) -> Path:
 
 
 def downloads_dir() -> Path:
-    return models_root() / ".downloads"
+    """Partial downloads: the cache folder (safe to delete), not the models store."""
+    return user_cache_dir() / "downloads"
 
 
 def part_path(model_id: str, suffix: str) -> Path:
@@ -124,7 +128,7 @@ def find_installed(model_id: str, task: Task | str | None = None) -> InstalledMo
 
 
 def install_file(src: Path, model_id: str, task: Task | str, suffix: str, card: dict[str, Any]) -> InstalledModel:
-    """Move ``src`` (a verified file on the same filesystem) to the store and write its card.
+    """Move ``src`` (a verified file, e.g. in the cache folder) to the store and write its card.
 
     ``card`` gets ``id``, ``file``, ``task``, ``size`` and ``installed`` filled in. Replaces an
     installed model with the same id. Raises :class:`ModelError` when the store cannot be written.
@@ -140,7 +144,16 @@ def install_file(src: Path, model_id: str, task: Task | str, suffix: str, card: 
     try:
         folder.mkdir(parents=True, exist_ok=True)
         old = find_installed(model_id, task)
-        os.replace(src, target)
+        try:
+            os.replace(src, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # the cache on another filesystem: copy next to the target, then swap it in atomically
+            staged = target.with_name(target.name + ".incoming")
+            shutil.copyfile(src, staged)
+            os.replace(staged, target)
+            src.unlink()
     except OSError as exc:
         raise ModelError(f"cannot install {model_id} into {folder}: {exc.strerror or exc}") from exc
     try:
