@@ -1,0 +1,75 @@
+"""Colorization: the SIGGRAPH17 generator (our width 0.25 + spread-hints input, the bundled
+default's layout), the CPU trainer's loss (Huber on ab / 11 + cross-entropy of the 23 x 23 ab class
+head), with photos resized once to 256² on the device, random crops, Lab and the paper's synthetic
+hints (+ a dense-hint share and the spread plane) made in batches there.
+
+Width: 0.25 keeps the full pass near 0.2 s on one CPU thread (goal <= 1.1 s); the paper's full
+width is ~16x the compute and a 130 MB file, over both limits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..augment import crop_batch, dihedral, rgb_to_lab, synthetic_hints, to_unit
+from ..loop import EMA, KitContext, channels_last, cosine, load_init, scaled_lr, set_lr, template_card, write_export
+
+CONFIG = {"width": 0.25, "spread_input": True, "crop": 128, "batch": 64, "base_lr": 3e-4, "base_batch": 8,
+          "many_frac": 0.3, "class_weight": 1.0}
+DRY = {"width": 0.0625, "crop": 32, "batch": 2}
+STEM = "colorize-siggraph17-w025-spread"
+NET_SIZE = 256  # as engines.colorize.lab.NET_SIZE: the photo side the spread distances refer to
+
+
+def train(ctx: KitContext) -> list:
+    from ...colorize.archs import SIGGRAPHGenerator
+    from ...colorize.train import class_targets
+
+    cfg = {**CONFIG, **(DRY if ctx.dry_run else {})}
+    # every photo resized once to the network's square (area), as the CPU trainer's prepare_photos
+    bsds = torch.from_numpy(ctx.data["bsds"]).to(ctx.device).permute(0, 3, 1, 2).float()
+    bsds = F.interpolate(bsds, size=(NET_SIZE, NET_SIZE), mode="area").round_().to(torch.uint8)
+    facades = torch.from_numpy(ctx.data["facades"]).to(ctx.device).permute(0, 3, 1, 2)
+    if facades.shape[-1] != NET_SIZE:
+        facades = F.interpolate(facades.float(), size=(NET_SIZE, NET_SIZE), mode="area").round_().to(torch.uint8)
+    pool = torch.cat([bsds, facades]).contiguous()
+    model = SIGGRAPHGenerator(width=cfg["width"], spread_input=cfg["spread_input"]).to(ctx.device)
+    init = load_init(model, ctx.init_dir / f"{STEM}.safetensors" if ctx.init_dir else None)
+    cfg["init"] = init["from"]
+    channels_last(model)
+    lr = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"])
+    cfg["lr"] = lr
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99))
+    ema = EMA(model)
+    model.train()
+    step, losses = 0, {}
+    while ctx.running(step):
+        set_lr(opt, cosine(ctx.progress(step), lr, lr / 100))
+        crops, _ = crop_batch(pool, cfg["batch"], cfg["crop"], ctx.gen)
+        rgb, _ = dihedral(to_unit(crops), ctx.gen, rotate=False)
+        lab = rgb_to_lab(rgb)
+        L, ab = lab[:, :1], lab[:, 1:]
+        hab, mask, spread = synthetic_hints(ab, L, ctx.gen, cfg["many_frac"], spread=cfg["spread_input"],
+                                            spread_side=NET_SIZE)
+        cl = torch.channels_last
+        with ctx.autocast():
+            pred, logits = model(L.contiguous(memory_format=cl), hab, mask, spread if cfg["spread_input"] else None)
+        reg = F.smooth_l1_loss(pred.float(), ab, beta=1.0) / 11.0
+        ce = F.cross_entropy(logits.float(), class_targets(ab))
+        loss = reg + cfg["class_weight"] * ce
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update(model)
+        step += 1
+        ctx.seen("colorize", cfg["batch"])
+        if step % 100 == 0:
+            losses = {"loss": float(loss.detach()), "huber": float(reg.detach()), "ce": float(ce.detach())}
+            ctx.log(step, losses, hinted=round(float(mask.mean()), 4))
+    if step:
+        losses = {"loss": float(loss.detach()), "huber": float(reg.detach()), "ce": float(ce.detach())}
+    ctx.log(step, losses, done=True)
+    card = template_card(ctx, STEM)
+    card.update(id=STEM, task="colorize", arch="siggraph17", width=cfg["width"], spread_input=cfg["spread_input"])
+    card.setdefault("title", "SIGGRAPH17 colorizer, spread hints (ours)")
+    return [write_export(ctx, STEM, {f"{STEM}.safetensors": ema.model.float().state_dict()}, card, cfg, step, losses)]

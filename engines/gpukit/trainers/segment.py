@@ -1,0 +1,61 @@
+"""Facades segmentation (photo -> 12 CMP classes): the U-Net of :mod:`engines.spade.segment`,
+cross-entropy, Adam with cosine decay, on 256² crops of 286² loads made on the device.
+
+Width 16 (bundled) segments a photo in well under a second on one CPU thread; the card's
+``work_side`` is the crop it learned at, as the engine expects."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..augment import crop_batch, dihedral
+from ..loop import EMA, KitContext, channels_last, cosine, load_init, scaled_lr, set_lr, template_card, write_export
+from .spade import resized_pairs
+
+CONFIG = {"width": 16, "crop": 256, "load": 286, "batch": 32, "base_lr": 1e-3, "base_batch": 16}
+DRY = {"width": 4, "crop": 64, "load": 72, "batch": 2}
+STEM = "facades-segnet"
+
+
+def train(ctx: KitContext) -> list:
+    from ...spade.segment import FacadeSegNet
+    from ...spade.train import N_CLASSES
+
+    cfg = {**CONFIG, **(DRY if ctx.dry_run else {})}
+    photos, labels = resized_pairs(ctx, cfg["load"])
+    net = FacadeSegNet(N_CLASSES, cfg["width"]).to(ctx.device).train()
+    init = load_init(net, ctx.init_dir / f"{STEM}.safetensors" if ctx.init_dir else None)
+    cfg["init"] = init["from"]
+    channels_last(net)
+    lr = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"], cap=2.0)
+    cfg["lr"] = lr
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    ema = EMA(net)
+    step, losses = 0, {}
+    while ctx.running(step):
+        set_lr(opt, cosine(ctx.progress(step), lr, lr / 100))
+        crops, lab = crop_batch(photos, cfg["batch"], cfg["crop"], ctx.gen, labels=labels)
+        crops, lab = dihedral(crops, ctx.gen, rotate=False, labels=lab)
+        x = crops.float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+        with ctx.autocast():
+            logits = net(x)
+        loss = F.cross_entropy(logits.float(), lab.long())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update(net)
+        step += 1
+        ctx.seen("segment", cfg["batch"])
+        if step % 100 == 0:
+            acc = float((logits.argmax(1) == lab.long()).float().mean())
+            losses = {"ce": float(loss.detach()), "pixel_acc": acc}
+            ctx.log(step, losses)
+    if step:
+        losses = {"ce": float(loss.detach()), "pixel_acc": float((logits.argmax(1) == lab.long()).float().mean())}
+    ctx.log(step, losses, done=True)
+    card = template_card(ctx, STEM)
+    card.update(id=STEM, task="synthesize", arch="facades-segnet", convention="facades", palette="facades",
+                work_side=cfg["crop"])
+    card.setdefault("title", "Facades segmentation (ours)")
+    return [write_export(ctx, STEM, {f"{STEM}.safetensors": ema.model.float().state_dict()}, card, cfg, step, losses)]

@@ -1,0 +1,103 @@
+"""GauGAN / SPADE on CMP facades: the CPU trainer's recipe (hinge GAN, feature matching 10, KL
+0.05, TTUR Adam (0, 0.9) G 1e-4 / D 4e-4, linear decay over the second half; no VGG loss: ImageNet
+weights cannot be had here) at the bundled model's 128² crops of 143² loads, with the pairs resized once
+and cropped / flipped on the device.
+
+Width and size: ngf 12, SPADE hidden 64 (official 64 / 128) at 128² crops: a 13 MB fp16 file and a
+256² map well under the 2.5 s CPU goal. At 256² crops the VAE's fc grows to 8 x 8 and the file to
+17.2 MiB (measured), over the 16 MiB that can come back from the device, so 256² needs ngf <= 10."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..augment import crop_batch, dihedral
+from ..loop import EMA, KitContext, channels_last, load_init, set_lr, template_card, write_export
+
+CONFIG = {"ngf": 12, "spade_hidden": 64, "ndf": 32, "num_d": 2, "crop": 128, "load": 143, "batch": 32,
+          "lr_g": 1e-4, "lr_d": 4e-4, "lambda_feat": 10.0, "lambda_kld": 0.05, "use_vae": True}
+DRY = {"ngf": 4, "spade_hidden": 8, "ndf": 8, "crop": 64, "load": 72, "batch": 2}
+STEM = "spade-facades"
+
+
+def resized_pairs(ctx: KitContext, load: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Facades photos (uint8 N x 3 x load²; bicubic up / area down) and labels (nearest) on the device."""
+    photos = torch.from_numpy(ctx.data["facades"]).to(ctx.device).permute(0, 3, 1, 2).float()
+    labels = torch.from_numpy(ctx.data["labels"]).to(ctx.device)
+    if photos.shape[-1] != load:
+        mode = "area" if load < photos.shape[-1] else "bicubic"
+        photos = F.interpolate(photos, size=(load, load), mode=mode).clamp_(0, 255)
+        labels = F.interpolate(labels[:, None].float(), size=(load, load), mode="nearest")[:, 0].to(torch.uint8)
+    return photos.round_().to(torch.uint8).contiguous(), labels.contiguous()
+
+
+def train(ctx: KitContext) -> list:
+    from ...spade.train import (N_CLASSES, SpadeTrainConfig, build_models, feature_matching, hinge_d, hinge_g,
+                                kld, one_hot)
+
+    cfg = {**CONFIG, **(DRY if ctx.dry_run else {})}
+    photos, labels = resized_pairs(ctx, cfg["load"])
+    netg, netd = build_models(SpadeTrainConfig(data="", out="", crop=cfg["crop"], ngf=cfg["ngf"],
+                                               spade_hidden=cfg["spade_hidden"], ndf=cfg["ndf"],
+                                               num_d=cfg["num_d"], use_vae=cfg["use_vae"]))
+    netg, netd = netg.to(ctx.device).train(), netd.to(ctx.device).train()
+    init = load_init(netg, ctx.init_dir / f"{STEM}.safetensors" if ctx.init_dir else None)
+    cfg["init"] = init["from"]
+    cfg["init_tensors"] = f"{init['loaded']} loaded, {init['skipped']} new"
+    channels_last(netg), channels_last(netd)
+    opt_g = torch.optim.Adam(netg.parameters(), lr=cfg["lr_g"], betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(netd.parameters(), lr=cfg["lr_d"], betas=(0.0, 0.9))
+    ema = EMA(netg, decay=0.999)
+    b = cfg["batch"]
+    step, losses = 0, {}
+    while ctx.running(step):
+        p = ctx.progress(step)
+        decay = 1.0 if p < 0.5 else max(0.0, 2.0 * (1.0 - p))
+        set_lr(opt_g, cfg["lr_g"] * decay)
+        set_lr(opt_d, cfg["lr_d"] * decay)
+        crops, lab = crop_batch(photos, b, cfg["crop"], ctx.gen, labels=labels)
+        crops, lab = dihedral(crops, ctx.gen, rotate=False, labels=lab)  # facades have an up: flips only
+        real = crops.float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+        seg = one_hot(lab.long(), N_CLASSES).contiguous(memory_format=torch.channels_last)
+        with ctx.autocast():
+            z, l_kld = None, torch.zeros((), device=ctx.device)
+            if cfg["use_vae"]:
+                mu, logvar = netg.encode(real)
+                mu, logvar = mu.float(), logvar.float()
+                z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+                l_kld = kld(mu, logvar) * cfg["lambda_kld"]
+            fake = netg(seg, z)
+            netd.requires_grad_(False)
+            pred = netd(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)], 0))
+            pred_fake = [[t[:b].float() for t in s] for s in pred]
+            pred_real = [[t[b:].float() for t in s] for s in pred]
+            l_gan = hinge_g([s[-1] for s in pred_fake])
+            l_fm = feature_matching(pred_fake, pred_real) * cfg["lambda_feat"]
+            loss_g = l_gan + l_fm + l_kld
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        ema.update(netg)
+        netd.requires_grad_(True)
+        with ctx.autocast():
+            pred = netd(torch.cat([torch.cat([seg, fake.detach()], 1), torch.cat([seg, real], 1)], 0))
+            loss_d = hinge_d([s[-1][b:].float() for s in pred], [s[-1][:b].float() for s in pred])
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        step += 1
+        ctx.seen("spade", b)
+        if step % 100 == 0:
+            losses = {"g_gan": float(l_gan.detach()), "g_fm": float(l_fm.detach()), "d": float(loss_d.detach()),
+                      "kld": float(l_kld.detach())}
+            ctx.log(step, losses)
+    if step:
+        losses = {"g_gan": float(l_gan.detach()), "g_fm": float(l_fm.detach()), "d": float(loss_d.detach())}
+    ctx.log(step, losses, done=True)
+    card = template_card(ctx, STEM)
+    card.update(id=STEM, task="synthesize", arch="spade", convention="facades", palette="facades",
+                hparams={"semantic_nc": N_CLASSES, "ngf": cfg["ngf"], "use_vae": cfg["use_vae"]}, size_multiple=32)
+    card.setdefault("title", "GauGAN facades (ours)")
+    card.setdefault("default", True)
+    return [write_export(ctx, STEM, {f"{STEM}.safetensors": ema.model.float().state_dict()}, card, cfg, step, losses)]
