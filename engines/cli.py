@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     from .latent.cli import add_train_parser as _add_train_igan
 
     _add_train_igan(tsub)
+    from .gpukit.cli import add_train_parsers as _add_train_kit
+
+    _add_train_kit(tsub)  # pack, all, accept: the GPU training kit
     return p
 
 
@@ -267,6 +270,9 @@ _HANDLERS = {
     ("bench", "spade"): ".spade.cli:bench_main",
     ("train", "igan"): ".latent.cli:train_main",
     ("bench", "igan"): ".latent.cli:bench_main",
+    ("train", "pack"): ".gpukit.cli:pack_main",
+    ("train", "all"): ".gpukit.cli:all_main",
+    ("train", "accept"): ".gpukit.cli:accept_main",
 }
 
 
