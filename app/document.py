@@ -1,6 +1,6 @@
 """The document: the layers a user edits. Qt-free on purpose (tests and batch use it headless).
 
-Layers and their contracts (DESIGN.md rule 2):
+Layers and their contracts (docs/ARCHITECTURE.md rule 2):
 - ``image``  float32 H x W x 3, RGB in [0, 1]
 - ``alpha``  float32 H x W in [0, 1] (always present; all ones for an opaque photo)
 - ``mask``   float32 H x W in [0, 1], 1 = the region the user painted (fill / edit)

@@ -1,4 +1,4 @@
-"""The one worker that owns the accelerator (DESIGN.md rule 5).
+"""The one worker that owns the accelerator (docs/ARCHITECTURE.md rule 5).
 
 A :class:`JobRunner` runs engine generators (``engine.run(request, ctx)``) one at a time on a single
 Python worker thread. The UI thread only submits, cancels and receives signals; it never iterates

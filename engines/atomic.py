@@ -1,4 +1,4 @@
-"""Atomic file writes (DESIGN.md rule 7: nothing the user made is lost).
+"""Atomic file writes (docs/ARCHITECTURE.md rule 7: nothing the user made is lost).
 
 A write goes to a temporary file in the target's own directory (same filesystem, so the final
 ``os.replace`` is atomic), is flushed and fsynced, and only then replaces the target. If anything

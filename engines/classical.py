@@ -1,7 +1,7 @@
 """Classical engines (OpenCV), the baselines of every benchmark: bicubic/Lanczos upscaling and
 Telea / Navier-Stokes inpainting, behind the same protocol as the networks (no torch).
 
-Contract (DESIGN.md rule 2): images ``float32 HxWx3`` RGB in ``[0, 1]``; masks ``float32 HxW`` in
+Contract (docs/ARCHITECTURE.md rule 2): images ``float32 HxWx3`` RGB in ``[0, 1]``; masks ``float32 HxW`` in
 ``[0, 1]`` with **1 = fill** (binarised at 0.5). Upscaling returns ``float32 H*s x W*s x 3`` clipped
 to ``[0, 1]``; inpainting returns the image with only masked pixels replaced (others bit-exact).
 Registered at import under ids ``bicubic``, ``lanczos`` (upscale) and ``telea``, ``ns`` (inpaint).

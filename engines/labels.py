@@ -7,7 +7,7 @@ Qt-free (the batch CLI colours label maps headless). A palette lives in
      "classes": [{"id": 0, "name": "background", "color": [2, 2, 222]}, ...]}
 
 Label maps are ``int32 H x W`` class ids with ``UNLABELED`` (-1) where nothing was painted
-(DESIGN.md rule 2); colour images are ``uint8 H x W x 3`` RGB.
+(docs/ARCHITECTURE.md rule 2); colour images are ``uint8 H x W x 3`` RGB.
 """
 
 from __future__ import annotations

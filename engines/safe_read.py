@@ -1,4 +1,4 @@
-"""Open only regular files, and never read more than they hold (DESIGN.md rule 8).
+"""Open only regular files, and never read more than they hold (docs/ARCHITECTURE.md rule 8).
 
 A folder of "photos" can hold a named pipe (opening it blocks until a writer comes, forever), a
 link to ``/dev/zero`` or ``/dev/urandom`` (an endless stream: reading it "whole" fills memory) or

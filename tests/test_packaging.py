@@ -192,3 +192,19 @@ def test_window_icon_is_the_bundled_svg(qapp):
     assert not icon.isNull()
     image = icon.pixmap(64, 64).toImage()
     assert image.width() == 64 and image.pixelColor(32, 32).alpha() == 255  # drawn, opaque centre
+
+
+# ---------------------------------------------------------------------------- the repo stands alone
+def test_module_references_stay_inside_the_repo():
+    """Docstrings cite docs/ARCHITECTURE.md, never a design file outside the repository."""
+    assert (ROOT / "docs" / "ARCHITECTURE.md").is_file()
+    design, style = "DESIGN" + ".md", "STYLE" + ".md"  # spelled apart so this file does not match
+    offenders = []
+    for folder in ("app", "engines", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if design in text or style in text:
+                offenders.append(str(path.relative_to(ROOT)))
+    readme = (ROOT / "README.md").read_text()
+    assert design not in readme and style not in readme
+    assert offenders == []

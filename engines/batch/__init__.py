@@ -1,4 +1,4 @@
-"""Batch processing of a folder (DESIGN.md rule 7): nothing the user made is lost.
+"""Batch processing of a folder (docs/ARCHITECTURE.md rule 7): nothing the user made is lost.
 
 - :mod:`.tasks`: how each task builds its request from a file (+ a side input such as a mask);
   a task that lands later adds one row to ``TASKS``.

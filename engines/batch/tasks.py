@@ -5,7 +5,7 @@ Batch dialog read the table and the registry, never a list of model names. A tas
 have not landed yet keeps its row: ``engines_for`` finds nothing and the run is refused with
 "no engine for this task is installed yet".
 
-Pixel contract (DESIGN.md rule 2): ``LoadedImage.rgb`` is float32 HxWx3 in [0, 1], upright;
+Pixel contract (docs/ARCHITECTURE.md rule 2): ``LoadedImage.rgb`` is float32 HxWx3 in [0, 1], upright;
 masks are float32 HxW in [0, 1] with **1 = fill** (white or opaque in the mask file).
 """
 

@@ -9,7 +9,7 @@ the bundled samples), in this process so memory can be watched:
   ``WARMUP`` files (the engine loaded, allocator pools filled) and after the last; the goal is
   growth <= 5 % over the remaining runs (no leak per engine run).
 
-torch runs on one thread (the machine's cores are shared); rows follow DESIGN.md's JSON form.
+torch runs on one thread (the machine's cores are shared); rows follow docs/ARCHITECTURE.md's JSON form.
 """
 
 from __future__ import annotations

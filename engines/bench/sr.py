@@ -2,7 +2,7 @@
 
 Data layout (``../shared/data/sr``): ``<Set>/x<scale>/{HR,LR}/img_NNN.png``. Each LR image is
 upscaled by each model at the set's scale and compared with HR on BT.601 Y with ``scale`` pixels
-cropped at each border (the literature protocol). Rows follow DESIGN.md's JSON form.
+cropped at each border (the literature protocol). Rows follow docs/ARCHITECTURE.md's JSON form.
 """
 
 from __future__ import annotations

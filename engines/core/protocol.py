@@ -1,6 +1,6 @@
 """The engine protocol: capabilities as data, one small frozen request per task, and a generator.
 
-Pixel contract at this boundary (DESIGN.md rule 2), for every engine:
+Pixel contract at this boundary (docs/ARCHITECTURE.md rule 2), for every engine:
 - images: ``float32`` numpy ``H x W x 3`` RGB in ``[0, 1]`` (no alpha: the caller keeps alpha apart
   and puts it back; engines that change size get the alpha resized by the caller);
 - masks: ``float32`` ``H x W`` in ``[0, 1]``, **1 = the region the user painted** (fill / edit);

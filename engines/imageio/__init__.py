@@ -1,4 +1,4 @@
-"""Image files in and out, in the engine convention (DESIGN.md rules 2, 7, 8).
+"""Image files in and out, in the engine convention (docs/ARCHITECTURE.md rules 2, 7, 8).
 
 ``load_image`` gives float32 RGB ``H x W x 3`` in ``[0, 1]`` with alpha apart, upright, 16 bits
 kept, and a clear :class:`ImageLoadError` for anything it can't read (corrupt, truncated, too

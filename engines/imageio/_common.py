@@ -34,7 +34,7 @@ class ImageSaveError(EngineError):
 
 @dataclass
 class LoadedImage:
-    """A decoded image in the engine convention (DESIGN.md rule 2), upright (EXIF applied).
+    """A decoded image in the engine convention (docs/ARCHITECTURE.md rule 2), upright (EXIF applied).
 
     Attributes:
         rgb: ``float32`` ``H x W x 3`` in ``[0, 1]``, C-contiguous. Pixels stay in the file's own

@@ -4,7 +4,7 @@ Liu et al. sort their irregular masks by hole-to-image area ratio into buckets (
 (0.1, 0.2], ..., (0.5, 0.6]. We draw random strokes (thick polylines), ellipses and blobs (smoothed
 noise thresholded) until the hole ratio lands inside the requested bucket.
 
-Contract: ``float32 H x W``, **1 = hole** (the region to fill, DESIGN.md's user polarity).
+Contract: ``float32 H x W``, **1 = hole** (the region to fill, docs/ARCHITECTURE.md rule 2's polarity).
 """
 
 from __future__ import annotations
