@@ -213,22 +213,33 @@ def synthetic_hints(ab: torch.Tensor, L: torch.Tensor, gen: torch.Generator, man
     spread_ab = torch.zeros_like(ab)
     if spread:
         py, px = (y0 + size // 2).clamp_max(h - 1), (x0 + size // 2).clamp_max(w - 1)
-        Lq = L.flatten(1).gather(1, py * w + px)  # n x K
-        best = torch.full((n, h, w), float("inf"), device=dev)
-        arg = torch.zeros((n, h, w), dtype=torch.long, device=dev)
-        for k0 in range(0, K, BLOCK):
-            k1 = min(K, k0 + BLOCK)
-            sl = slice(k0, k1)
-            dist = torch.sqrt((yy - py[:, sl, None, None]).float() ** 2 + (xx - px[:, sl, None, None]).float() ** 2)
-            cost = dist / spread_side + spread_lambda * (L - Lq[:, sl, None, None]).abs() / 100.0
-            cost = torch.where(active[:, sl, None, None], cost, torch.full_like(cost, float("inf")))
-            cmin, carg = cost.min(1)
-            closer = cmin < best
-            best = torch.where(closer, cmin, best)
-            arg = torch.where(closer, carg + k0, arg)
-        spread_ab = values.gather(2, arg.flatten(1).unsqueeze(1).expand(n, 2, h * w)).view(n, 2, h, w)
-        spread_ab = spread_ab * (count > 0).view(n, 1, 1, 1).float()
+        spread_ab = spread_points(L, py, px, values, active, spread_side, spread_lambda)
     return hab, mask, spread_ab
+
+
+def spread_points(L: torch.Tensor, py: torch.Tensor, px: torch.Tensor, values: torch.Tensor, active: torch.Tensor,
+                  side: float = 256.0, lam: float = 2.0) -> torch.Tensor:
+    """Batched :func:`engines.colorize.spread.spread_points`: L ``n x 1 x h x w``, hint positions
+    ``n x K`` (int), values ``n x 2 x K`` ab, active ``n x K`` bool -> ab ``n x 2 x h x w`` (0 for a
+    sample without hints). Ties go to the earlier hint, as the numpy loop's strict ``<`` does."""
+    n, _, h, w = L.shape
+    dev, K = L.device, py.shape[1]
+    yy = torch.arange(h, device=dev).view(1, 1, h, 1).float()
+    xx = torch.arange(w, device=dev).view(1, 1, 1, w).float()
+    Lq = L.flatten(1).gather(1, py * w + px)  # n x K
+    best = torch.full((n, h, w), float("inf"), device=dev)
+    arg = torch.zeros((n, h, w), dtype=torch.long, device=dev)
+    for k0 in range(0, K, BLOCK):
+        sl = slice(k0, min(K, k0 + BLOCK))
+        dist = torch.sqrt((yy - py[:, sl, None, None].float()) ** 2 + (xx - px[:, sl, None, None].float()) ** 2)
+        cost = dist / side + lam * (L - Lq[:, sl, None, None]).abs() / 100.0
+        cost = torch.where(active[:, sl, None, None], cost, torch.full_like(cost, float("inf")))
+        cmin, carg = cost.min(1)
+        closer = cmin < best
+        best = torch.where(closer, cmin, best)
+        arg = torch.where(closer, carg + k0, arg)
+    out = values.gather(2, arg.flatten(1).unsqueeze(1).expand(n, 2, h * w)).view(n, 2, h, w)
+    return out * active.any(1).view(n, 1, 1, 1).float()
 
 
 # ----------------------------------------------------------------------------- scaled crops
