@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-all install bench-canvas screenshot clean
+.PHONY: run test test-all install bench-canvas screenshot clean gpu-pack gpu-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,11 @@ screenshot: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The GPU training kit (bench/gpu/README.md): pack the training splits, and check that the tree
+# that would travel to the device (tracked + untracked-not-ignored + .gpu-data) fits 64 MiB.
+gpu-pack: $(STAMP)
+	$(VENV)/bin/ganstudio train pack --data ../shared/data --out .gpu-data
+
+gpu-check: $(STAMP)
+	$(PY) -c "from engines.gpukit.travel import travel_report as r; t = r(); print(t); raise SystemExit(0 if t['fits'] else 1)"
