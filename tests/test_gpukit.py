@@ -280,7 +280,7 @@ def test_accept_replaces_only_a_winner(shared_data, tmp_path, dry_run, one_torch
         shutil.copy2(REPO / "resources" / "weights" / name, weights / name)
     before = (weights / "ganstudio-sr-x4.safetensors").read_bytes()
     (verdict,) = accept(src, shared_data, weights, limit=2, on_line=lambda s: None)
-    assert not verdict.replaced and "loses" in verdict.decision
+    assert not verdict.replaced and "not bundled" in verdict.decision
     assert verdict.new["psnr_y_mean"] < verdict.old["psnr_y_mean"]
     assert (weights / "ganstudio-sr-x4.safetensors").read_bytes() == before
 
@@ -298,3 +298,36 @@ def test_accept_replaces_only_a_winner(shared_data, tmp_path, dry_run, one_torch
     card = json.loads((weights / "ganstudio-sr-x4.json").read_text())
     assert card["accept"]["figures"]["psnr_y_mean"] == [verdict.old["psnr_y_mean"], verdict.new["psnr_y_mean"]]
     assert "bundled before" in (weights / "ganstudio-sr-x4.md").read_text()
+
+
+def test_a_winner_with_another_name_takes_the_counterparts_place(tmp_path):
+    """A wider kit model (pconv-compact-w24) replaces the bundled default of its task and
+    architecture (pconv-compact-w16): the old files leave, the default flag and the old card move
+    into the new card, the other bundled models stay."""
+    from engines.gpukit.accept import Verdict, _replace
+    from engines.gpukit.loop import bundled_counterpart
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("pconv-compact-w16.safetensors", "pconv-compact-w16.json", "pconv-compact-w16.md",
+                 "ganstudio-sr-x4.json", "ganstudio-sr-x4.safetensors"):
+        shutil.copy2(REPO / "resources" / "weights" / name, weights / name)
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "pconv-compact-w24.safetensors").write_bytes(b"new weights")
+    card = {"id": "pconv-compact-w24", "file": "pconv-compact-w24.safetensors", "task": "inpaint",
+            "arch": "pconv_unet", "hparams": {"base": 24, "layers": 7, "in_ch": 3}}
+    (export / "pconv-compact-w24.json").write_text(json.dumps(card))
+    old_card = bundled_counterpart(weights, "inpaint", "pconv_unet")
+    assert old_card == weights / "pconv-compact-w16.json"
+    v = Verdict("inpaint", "pconv-compact-w24", {"psnr_hole_mean": 18.0}, {"psnr_hole_mean": 18.5},
+                "psnr_hole_mean", "wins")
+    _replace(export / "pconv-compact-w24.json", card, old_card, weights, v, limit=20)
+    names = sorted(p.name for p in weights.iterdir())
+    assert names == ["ganstudio-sr-x4.json", "ganstudio-sr-x4.safetensors", "pconv-compact-w24.json",
+                     "pconv-compact-w24.md", "pconv-compact-w24.safetensors"]
+    new = json.loads((weights / "pconv-compact-w24.json").read_text())
+    assert new["default"] is True and new["accept"]["replaced"] == "pconv-compact-w16"
+    assert new["accept"]["figures"]["psnr_hole_mean"] == [18.0, 18.5]
+    md = (weights / "pconv-compact-w24.md").read_text()
+    assert "| psnr_hole_mean | 18.0 | 18.5 |" in md and "The card of the weights this replaced" in md

@@ -150,17 +150,46 @@ def half_state(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def template_card(ctx: KitContext, file_stem: str) -> dict[str, Any]:
-    """The bundled card of this model (when ``init_dir`` has it) minus its figures, which were
-    measured on other weights; ``train accept`` adds old vs new figures."""
-    src = (ctx.init_dir or Path("resources/weights")) / f"{file_stem}.json"
-    card: dict[str, Any] = {}
-    if src.is_file():
-        card = json.loads(src.read_text(encoding="utf-8"))
+def bundled_counterpart(folder: Path, task: str, arch: str, scale: int | None = None) -> Path | None:
+    """The card (``.json``) of the bundled model a kit model competes with: same task, architecture
+    (and SR scale), the default first. Found by what it is, not by file name, so a wider kit model
+    (``pconv-compact-w24``) replaces a narrower bundled one (``pconv-compact-w16``)."""
+    found = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(card, dict) or card.get("task") != task or card.get("arch") != arch:
+            continue
+        if scale is not None and int(card.get("scale", 0) or 0) != scale:
+            continue
+        found.append((not card.get("default", False), path.name, path))
+    return sorted(found)[0][2] if found else None
+
+
+def counterpart_weights(ctx: KitContext, task: str, arch: str, scale: int | None = None) -> Path | None:
+    """The bundled weights file to start from (``--init``), or None."""
+    if ctx.init_dir is None:
+        return None
+    card = bundled_counterpart(ctx.init_dir, task, arch, scale)
+    if card is None:
+        return None
+    return card.parent / str(json.loads(card.read_text(encoding="utf-8")).get("file", ""))
+
+
+def template_card(ctx: KitContext, task: str, arch: str, scale: int | None = None) -> dict[str, Any]:
+    """The bundled counterpart's card (title, licence, conventions, default flag) minus every figure
+    and training record, which belong to other weights; ``train accept`` adds old vs new figures."""
+    from ..paths import BUNDLED_WEIGHTS
+
+    src = bundled_counterpart(ctx.init_dir or BUNDLED_WEIGHTS, task, arch, scale)
+    card: dict[str, Any] = json.loads(src.read_text(encoding="utf-8")) if src is not None else {}
     for stale in ("metrics", "figures", "projection", "sha256", "size_bytes", "file_bytes", "train_config",
                   "steps", "train_seconds", "wall_time_s", "wall_minutes", "encoder_steps", "source",
                   "command", "finished", "finetune_from_step", "total_steps_with_init",
-                  "total_wall_minutes_with_init", "init", "parameters"):
+                  "total_wall_minutes_with_init", "init", "parameters", "description", "samples",
+                  "width_reduction", "accept", "kit", "title"):
         card.pop(stale, None)
     return card
 
@@ -179,7 +208,7 @@ def write_export(ctx: KitContext, file_stem: str, tensors: dict[str, dict[str, t
         files.append(name)
     gpu = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else "none (CPU)"
     minutes = (time.time() - ctx.started) / 60
-    card = {**card, "file": f"{file_stem}.safetensors", "card": f"{file_stem}.md", "dtype": "float16",
+    card = {**card, "id": file_stem, "file": f"{file_stem}.safetensors", "card": f"{file_stem}.md", "dtype": "float16",
             "kit": {"trainer": f"ganstudio train all (engine {ctx.engine})", "command": ctx.command,
                     "steps": steps, "images_seen": dict(ctx.images_seen), "device": str(ctx.device),
                     "gpu": gpu, "minutes": round(minutes, 2), "dry_run": ctx.dry_run,

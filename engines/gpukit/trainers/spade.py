@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import crop_batch, dihedral
-from ..loop import EMA, KitContext, channels_last, load_init, set_lr, template_card, write_export
+from ..loop import EMA, KitContext, channels_last, counterpart_weights, load_init, set_lr, template_card, write_export
 
 CONFIG = {"ngf": 12, "spade_hidden": 64, "ndf": 32, "num_d": 2, "crop": 128, "load": 143, "batch": 32,
           "lr_g": 1e-4, "lr_d": 4e-4, "lambda_feat": 10.0, "lambda_kld": 0.05, "use_vae": True}
@@ -42,7 +42,7 @@ def train(ctx: KitContext) -> list:
                                                spade_hidden=cfg["spade_hidden"], ndf=cfg["ndf"],
                                                num_d=cfg["num_d"], use_vae=cfg["use_vae"]))
     netg, netd = netg.to(ctx.device).train(), netd.to(ctx.device).train()
-    init = load_init(netg, ctx.init_dir / f"{STEM}.safetensors" if ctx.init_dir else None)
+    init = load_init(netg, counterpart_weights(ctx, "synthesize", "spade"))
     cfg["init"] = init["from"]
     cfg["init_tensors"] = f"{init['loaded']} loaded, {init['skipped']} new"
     channels_last(netg), channels_last(netd)
@@ -95,9 +95,11 @@ def train(ctx: KitContext) -> list:
     if step:
         losses = {"g_gan": float(l_gan.detach()), "g_fm": float(l_fm.detach()), "d": float(loss_d.detach())}
     ctx.log(step, losses, done=True)
-    card = template_card(ctx, STEM)
-    card.update(id=STEM, task="synthesize", arch="spade", convention="facades", palette="facades",
+    card = template_card(ctx, "synthesize", "spade")
+    card.update(task="synthesize", arch="spade", convention="facades", palette="facades",
                 hparams={"semantic_nc": N_CLASSES, "ngf": cfg["ngf"], "use_vae": cfg["use_vae"]}, size_multiple=32)
-    card.setdefault("title", "GauGAN facades (ours)")
+    card.update(title="GauGAN facades (GPU kit)", description=(
+        f"SPADE generator (ngf {cfg['ngf']}) + VAE style encoder trained with the GPU kit on the 400 CMP Facades "
+        "train pairs (hinge GAN + feature matching + KL; no VGG loss: ImageNet weights cannot be had here)."))
     card.setdefault("default", True)
     return [write_export(ctx, STEM, {f"{STEM}.safetensors": ema.model.float().state_dict()}, card, cfg, step, losses)]
