@@ -331,3 +331,25 @@ def test_a_winner_with_another_name_takes_the_counterparts_place(tmp_path):
     assert new["accept"]["figures"]["psnr_hole_mean"] == [18.0, 18.5]
     md = (weights / "pconv-compact-w24.md").read_text()
     assert "| psnr_hole_mean | 18.0 | 18.5 |" in md and "The card of the weights this replaced" in md
+
+
+def test_a_winner_that_does_not_fit_is_not_bundled(tmp_path):
+    from engines.gpukit.accept import _room_problem
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("pconv-compact-w16.safetensors", "pconv-compact-w16.json"):
+        shutil.copy2(REPO / "resources" / "weights" / name, weights / name)
+    export = tmp_path / "export"
+    export.mkdir()
+    with open(export / "big.safetensors", "wb") as fh:  # sparse: 21 MB without writing them
+        fh.truncate(21_000_000)
+    card = {"id": "big", "file": "big.safetensors", "task": "inpaint", "arch": "pconv_unet"}
+    (export / "big.json").write_text(json.dumps(card))
+    why = _room_problem(export / "big.json", card, weights / "pconv-compact-w16.json", weights)
+    assert why and "over the 20000000-byte limit" in why
+    with open(export / "big.safetensors", "wb") as fh:  # 15 MB: fits a file, not the device trip
+        fh.truncate(15_000_000)
+    why = _room_problem(export / "big.json", card, weights / "pconv-compact-w16.json", weights)
+    if (REPO / ".git").exists():
+        assert why and "training data" in why

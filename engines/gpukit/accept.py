@@ -40,6 +40,7 @@ GOALS = {"sr-x4": ("sr_seconds_set5", "<=", 0.5), "inpaint": ("seconds_512", "<=
 MARGINS = {"sr-x4": 0.02, "sr-x2": 0.02, "inpaint": 0.05, "colorize": 0.05, "spade": 0.005, "segment": 0.005,
            "igan": 0.2}
 WEIGHTS_DIR_LIMIT = 80 * 1000 * 1000
+DATA_FLOOR = 14 * 1024 * 1024  # what a replacement must leave of the 64 MiB trip for the training data
 FILE_LIMIT = 20 * 1000 * 1000
 
 
@@ -277,7 +278,10 @@ def accept(src: Path, data: Path, weights: Path, limit: int = 20, replace: bool 
                             _forget(registry, f)
                 fast, speed = _meets_goal(engine, v.new)
                 better = v.new.get(v.headline, float("-inf")) >= v.old.get(v.headline, float("inf")) + MARGINS[engine]
-                if better and fast:
+                room = _room_problem(card_path, card, bundled_card, weights) if better and fast else None
+                if room:
+                    v.decision = f"wins, but {room}: not bundled"
+                elif better and fast:
                     v.decision = "wins: " + ("replaced the bundled model" if replace else "would replace (--no-replace)")
                     if replace:
                         _replace(card_path, card, bundled_card, weights, v, limit)
@@ -309,6 +313,31 @@ def _files_of(card_path: Path) -> list[str]:
     return [n for n in dict.fromkeys(names) if (card_path.parent / n).is_file()]
 
 
+def _room_problem(card_path: Path, card: dict, bundled_card: Path, weights: Path) -> str | None:
+    """Why the winner cannot be bundled (file or folder size limits, or the device trip), or None."""
+    from .travel import LIMIT, TravelError, tree_bytes
+
+    export = card_path.parent
+    names = [card["file"]] + ([card["encoder"]] if card.get("encoder") else [])
+    for n in names:
+        if (export / n).stat().st_size > FILE_LIMIT:
+            return f"{n} is {(export / n).stat().st_size} bytes, over the {FILE_LIMIT}-byte limit of a bundled file"
+    leaving = set(_files_of(bundled_card))
+    old_total = sum(p.stat().st_size for p in weights.iterdir() if p.is_file())
+    new_total = sum(p.stat().st_size for p in weights.iterdir() if p.is_file() and p.name not in leaving | set(names))
+    new_total += sum((export / n).stat().st_size for n in names)
+    if new_total > WEIGHTS_DIR_LIMIT:
+        return f"the bundled weights would be {new_total} bytes, over {WEIGHTS_DIR_LIMIT}"
+    try:
+        tree = tree_bytes()
+    except TravelError:
+        return None
+    if new_total > old_total and tree + (new_total - old_total) + DATA_FLOOR > LIMIT:
+        return (f"it adds {new_total - old_total} bytes and the repository would leave less than "
+                f"{DATA_FLOOR // 2**20} MiB of the device's 64 MiB for the training data")
+    return None
+
+
 def _replace(card_path: Path, card: dict, bundled_card: Path, weights: Path, v: Verdict, limit: int) -> None:
     """Bundle the winner: its weights and cards in, the bundled counterpart's files out (when they
     have other names), the default flag carried over, the old card kept at the end of the new one."""
@@ -317,14 +346,7 @@ def _replace(card_path: Path, card: dict, bundled_card: Path, weights: Path, v: 
     export = card_path.parent
     old = json.loads(bundled_card.read_text(encoding="utf-8"))
     names = [card["file"]] + ([card["encoder"]] if card.get("encoder") else [])
-    for n in names:
-        if (export / n).stat().st_size > FILE_LIMIT:
-            raise RuntimeError(f"{n} is {(export / n).stat().st_size} bytes, over the {FILE_LIMIT}-byte limit")
     leaving = set(_files_of(bundled_card))
-    total = sum(p.stat().st_size for p in weights.iterdir() if p.is_file() and p.name not in leaving | set(names))
-    total += sum((export / n).stat().st_size for n in names)
-    if total > WEIGHTS_DIR_LIMIT:
-        raise RuntimeError(f"resources/weights would be {total} bytes, over {WEIGHTS_DIR_LIMIT}")
     old_md = bundled_card.parent / (old.get("card") or Path(old["file"]).with_suffix(".md").name)
     previous = old_md.read_text(encoding="utf-8") if old_md.is_file() else ""
     md_name = Path(card["file"]).with_suffix(".md").name
