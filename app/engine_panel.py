@@ -137,7 +137,14 @@ class EnginesDock(QDockWidget):
         self.upscale_preview_button.clicked.connect(self.preview_upscale)
         self.upscale_button = QPushButton("Upscale")
         self.upscale_button.clicked.connect(self.run_upscale)
+        self.upscale_kinds = QLabel("Faithful (ours, the default): keeps what is there · "
+                                    "Sharp (Real-ESRGAN): crisper, may invent detail")
+        self.upscale_kinds.setWordWrap(True)
+        self.upscale_kinds.setToolTip("Faithful models are trained for PSNR: no invented texture, colours kept. "
+                                      "Sharp (GAN) models add crisp edges and texture that were not in the photo, "
+                                      "and can shift brightness. Anime / illustration models are for drawings.")
         form.addRow("Model", self.upscale_model)
+        form.addRow(self.upscale_kinds)
         form.addRow(self.upscale_card)
         form.addRow("Scale", self.upscale_scale)
         form.addRow("Tile", self.upscale_tile)

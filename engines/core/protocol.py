@@ -59,6 +59,7 @@ class EngineInfo:
     uses_torch: bool = False  # classical engines run without torch
     description: str = ""
     alias_of: str = ""  # for ``default``: the model id it stands for (menus show one entry)
+    domain: str = ""  # what the model was trained for: "photo", "anime" (illustration); "" = not said
 
 
 # ----------------------------------------------------------------------------- requests

@@ -210,6 +210,7 @@ def _card_info(card: ModelCard, model_id: str | None = None) -> EngineInfo:
         alias_of=card.id if alias else "", license=card.license,
         scale=int(data.get("scale", 4)), size_multiple=int(data.get("size_multiple", 1)),
         supports_tiling=True, supports_half=True, uses_torch=True, description=card.description,
+        domain=str(data.get("domain", "")),
     )
 
 
