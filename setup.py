@@ -16,6 +16,6 @@ RESOURCE_PACKAGES = ["engines.resources"] + sorted(
 setup(
     packages=find_packages(include=["app", "app.*", "engines", "engines.*"]) + RESOURCE_PACKAGES,
     package_dir={"engines.resources": "resources"},
-    # every file of those folders; LICENSE-type .md files, weights, samples and icons included
-    package_data={name: ["*"] for name in RESOURCE_PACKAGES},
+    # every file of the resource folders (weights, cards, samples, icons...); JSON beside the code
+    package_data={"": ["*.json"], **{name: ["*"] for name in RESOURCE_PACKAGES}},
 )

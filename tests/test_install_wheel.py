@@ -9,6 +9,7 @@ the local CPU wheel instead of resolving an unpinned torch.
 What it checks, from a folder outside the repo with no ``GANSTUDIO_RESOURCES`` and no ``PYTHONPATH``:
 ``ganstudio --version``, ``python -m app --version``, ``ganstudio models list`` (the bundled models),
 ``ganstudio batch --task upscale --model default`` on two photos (exit 0, 4x outputs),
+``ganstudio --install-desktop`` (menu entry pointing at the venv's launcher, icons),
 ``ganstudio --screenshot`` (exit 0, a non-blank PNG of the requested width), and that the resources
 were found inside the installed package.
 """
@@ -81,6 +82,9 @@ def test_wheel_carries_resources_and_licence(installed):
                      "engines/resources/icons/ganstudio.png", "engines/resources/LICENSES.md",
                      "app/__main__.py"):
         assert required in names, required
+    shipped = {f"engines/resources/{p.relative_to(ROOT / 'resources').as_posix()}"
+               for p in (ROOT / "resources").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert sorted(shipped - names) == []  # every bundled file, not only the JSON
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
@@ -108,6 +112,11 @@ def test_installed_app_runs_outside_the_repo(installed):
     _run([exe, "batch", photos, out, "--task", "upscale", "--model", "default", "--quiet"], work, env)
     for name in ("astronaut.png", "coffee.png"):
         assert Image.open(out / name).size == (160, 128)
+
+    xdg = work / "xdg"
+    _run([exe, "--install-desktop"], work, {**env, "XDG_DATA_HOME": str(xdg)})
+    entry = (xdg / "applications" / "ganstudio.desktop").read_text()
+    assert f"Exec={exe} %F" in entry and (xdg / "icons/hicolor/scalable/apps/ganstudio.svg").is_file()
 
     shot = work / "shot.png"
     _run([exe, "--screenshot", shot, "--size", "900x600"], work, env)
