@@ -80,6 +80,10 @@ class InpaintRequest:
     image: np.ndarray  # float32 HxWx3 in [0, 1]
     mask: np.ndarray  # float32 HxW, 1 = fill this region
     radius: float = 5.0  # classical methods' neighbourhood (pixels)
+    # texture fill only: where texture may be taken from (float32 HxW, 1 = allowed; None = the
+    # whole photo outside the hole) and which variation (random seed of the patch search)
+    source: np.ndarray | None = None
+    seed: int = 0
 
 
 @dataclass(frozen=True)

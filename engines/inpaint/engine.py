@@ -162,9 +162,17 @@ def inpaint_cards(folders: list[Path] | None = None) -> list[tuple[dict[str, Any
 
 
 def register_models(folders: list[Path] | None = None) -> list[str]:
-    """Register ``pconv-<name>`` per card and ``default`` for the bundled default; returns the ids."""
+    """Register ``pconv-<name>`` per card; ``texture`` (PatchMatch texture fill, structure from the
+    bundled default network) and ``default`` (= ``texture``) with the bundled default; returns the ids."""
+    from .texture import TextureFillEngine, texture_info
+
     ids = []
     for data, weights, bundled in inpaint_cards(folders):
+        if data.get("arch") == "lama":  # LaMa cards get their own engine and id (lama_engine.py)
+            from .lama_engine import register_card
+
+            ids.append(register_card(data, weights))
+            continue
         mid = model_id_for(str(data["id"]))
         info = _card_info(data, mid)
         flip = bool(data.get("flip_average", False))
@@ -172,9 +180,11 @@ def register_models(folders: list[Path] | None = None) -> list[str]:
         register(info, lambda info=info, path=weights, flip=flip, depth=depth: PConvEngine(info, path, flip, depth))
         ids.append(mid)
         if data.get("default") and bundled:
-            dinfo = _card_info(data, "default", alias_of=mid)
-            register(dinfo, lambda info=dinfo, path=weights, flip=flip, depth=depth: PConvEngine(info, path, flip, depth))
-            ids.append("default")
+            guide_title = str(data.get("title", mid))
+            for tid, alias in (("texture", ""), ("default", "texture")):
+                tinfo = texture_info(tid, guide_title, alias_of=alias)
+                register(tinfo, lambda info=tinfo, guide=mid: TextureFillEngine(info, guide))
+                ids.append(tid)
     return ids
 
 
