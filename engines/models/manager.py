@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Generator
 
-from ..core.cancel import CancelToken
+from ..core.cancel import CancelToken, Cancelled
 from ..core.protocol import Progress, Task
 from ..safe_read import file_kind
 from ..weights import WeightsError, require_finite
@@ -121,11 +121,14 @@ def download(model_id: str, entries: list[CatalogEntry] | None = None, *, timeou
     if not entry.url:
         raise ModelError(f"'{entry.id}' has no direct download. {entry.manual}".strip())
     cancel = cancel or CancelToken()
-    part = install.part_path(entry.id, entry.suffix)
+    member = str(entry.extra.get("archive_member") or "")
+    part = install.part_path(entry.id, ".zip" if member else entry.suffix)
     # The catalog size is a loose cap against a runaway server, not a check (the sha256 is the check).
     cap = int(entry.size * 1.1) + (1 << 20) if entry.size else None
     digest = yield from fetch(entry.url, part, timeout=timeout, cancel=cancel, max_bytes=cap)
     yield Progress(1, 1, "checking")
+    if member:
+        return (yield from _install_zip_member(entry, part, digest, member, cancel))
     try:
         origin = _check_digest(entry, digest)
         card = _card_for_download(entry, part)
@@ -135,6 +138,59 @@ def download(model_id: str, entries: list[CatalogEntry] | None = None, *, timeou
     card.update(sha256=digest, sha256_origin=origin)
     cancel.raise_if_cancelled()
     return install.install_file(part, entry.id, entry.task, entry.suffix, card)
+
+
+def _install_zip_member(entry: CatalogEntry, part: Path, digest: str, member: str,
+                        cancel: CancelToken) -> InstallGenerator:
+    """A catalog entry published inside a zip (LaMa's ``big-lama.zip``): the zip's checksum is
+    checked, the one named member is streamed out (never extracted by its own path), read as weights
+    only, recognised, and installed as ``.safetensors`` of the network alone; the zip is deleted."""
+    import zipfile
+
+    from .identify import identify_file
+
+    try:
+        origin = _check_digest(entry, digest)
+        with tempfile.TemporaryDirectory(dir=part.parent) as tmp:
+            probe = Path(tmp) / f"{entry.id}{entry.suffix}"
+            try:
+                with zipfile.ZipFile(part) as archive:
+                    info = archive.getinfo(member)
+                    limit = max(4 * (entry.size or 0), 4 << 30)  # a zip bomb is not a checkpoint
+                    if info.file_size > limit:
+                        raise ModelError(f"{entry.id}: {member} in the archive is {info.file_size} bytes; "
+                                         "refused as implausibly large")
+                    with archive.open(info) as src, open(probe, "wb") as dst:
+                        while chunk := src.read(1 << 20):
+                            cancel.raise_if_cancelled()
+                            dst.write(chunk)
+            except KeyError:
+                raise ModelError(f"{entry.id}: the archive has no {member}; nothing was installed") from None
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ModelError(f"{entry.id}: the downloaded archive is damaged ({exc}); it was deleted") from exc
+            yield Progress(1, 1, f"reading {member}")
+            try:
+                found = identify_file(probe)  # torch.load(weights_only=True) or safetensors
+                require_finite(found.state_dict)
+            except WeightsError as exc:
+                raise ModelError(f"{entry.id}: {member} is not a usable {entry.arch} checkpoint: {exc}") from exc
+            if found.arch != entry.arch:
+                raise ModelError(f"{entry.id}: {member} is a {found.arch} network, the catalog says {entry.arch}; "
+                                 "nothing was installed")
+            card = {"title": entry.title, "license": entry.license, "source": entry.url,
+                    "publisher_page": entry.source, "description": entry.description, "inputs": entry.inputs,
+                    "origin": "catalog", "archive_member": member, "archive_sha256": digest,
+                    "archive_sha256_origin": origin, **found.card_fields(), "arch_checked": True}
+            cancel.raise_if_cancelled()
+            installed = _install_state_dict(found.state_dict, entry.id, entry.task, card,
+                                            {"source": f"{entry.url}#{member}"})
+    except Cancelled:
+        raise  # the verified archive stays in the cache: the next call starts from it
+    except BaseException:
+        part.unlink(missing_ok=True)  # a wrong or unreadable archive is not worth resuming
+        raise
+    part.unlink(missing_ok=True)
+    return installed
 
 
 def _check_digest(entry: CatalogEntry, digest: str) -> str:
@@ -168,7 +224,7 @@ def _card_for_download(entry: CatalogEntry, path: Path) -> dict:
         if not registered_arch(entry.arch):
             # The engine for this architecture is not installed (yet): still read the file safely
             # (weights only, nothing runs) so a bad file is refused now; the engine checks the rest.
-            from ..weights import read_state_dict, require_finite
+            from ..weights import read_state_dict
 
             try:
                 require_finite(read_state_dict(probe))

@@ -26,7 +26,7 @@ StateDict = Mapping[str, "torch.Tensor"]
 # a module that does not exist (yet) is skipped.
 BUILTIN_ARCH_MODULES: tuple[str, ...] = ("engines.sr.archs", "engines.inpaint.arch", "engines.colorize.archs",
                                          "engines.spade.archs", "engines.spade.segment",
-                                         "engines.latent.archs")
+                                         "engines.latent.archs", "engines.inpaint.lama")
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,9 @@ def _read_pickle(p: Path) -> Any:
         if is_pickle and not _pickle_is_valid(p):
             raise WeightsError(f"weights file {p.name} is corrupt or truncated (not a valid pickle)") from exc
         if "weights only" in text.lower() or "weights_only" in text.lower():
+            inert = _load_with_inert_objects(p) if head.startswith(ZIP_MAGIC) else None
+            if inert is not None:
+                return inert
             found = re.search(r"GLOBAL ([\w.]+)", text)
             what = f" (it asks for '{found.group(1)}')" if found else ""
             raise WeightsError(
@@ -139,6 +142,63 @@ def _read_pickle(p: Path) -> Any:
         raise WeightsError(
             f"weights file {p.name} is corrupt or truncated (torch could not read it: {detail})"
         ) from exc
+
+
+# Training checkpoints (PyTorch Lightning: LaMa's best.ckpt) store their configuration beside the
+# weights as objects of these modules (OmegaConf containers, Lightning's AttributeDict, typing.Any,
+# an enum, a path...). Such a checkpoint is read with each of those classes and functions replaced
+# by an inert placeholder (:class:`_Inert`): nothing of the named module is imported or called, the
+# configuration is discarded and only the tensors are kept. Any other global (os.system, eval, ...)
+# still refuses the file.
+INERT_MODULES = ("omegaconf", "pytorch_lightning", "lightning", "lightning_fabric", "typing", "enum",
+                 "pathlib", "argparse", "collections", "numpy", "_codecs")
+INERT_BUILTINS = frozenset({"builtins.dict", "builtins.list", "builtins.tuple", "builtins.set",
+                            "builtins.frozenset", "builtins.int", "builtins.float", "builtins.str",
+                            "builtins.bool", "builtins.bytes", "builtins.object", "builtins.NoneType",
+                            "builtins.type", "builtins.complex", "builtins.slice"})
+
+
+class _Inert:
+    """Stands for an object of a configuration class: accepts any arguments and state, does nothing."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "_Inert":
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+
+def _empty_dict(*args: Any) -> dict:
+    return {}
+
+
+def _inert_allowed(name: str) -> bool:
+    return name in INERT_BUILTINS or name.split(".", 1)[0] in INERT_MODULES
+
+
+def _load_with_inert_objects(p: Path) -> Any:
+    """The checkpoint with its configuration objects replaced by placeholders, or None when it
+    names a global outside :data:`INERT_MODULES` (then the caller refuses it as unsafe)."""
+    import torch
+
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(p))
+    except Exception:  # noqa: BLE001 - not a torch.save zip (TorchScript, damaged): the caller reports
+        return None
+    if not names or not all(_inert_allowed(n) for n in names):
+        return None
+    # one placeholder class per name (the unpickler maps a class back to its name); defaultdicts
+    # are filled with SETITEMS, which only a real dict accepts
+    stubs = [(_empty_dict if n == "collections.defaultdict" else type(f"_Inert_{i}", (_Inert,), {}), n)
+             for i, n in enumerate(names)]
+    try:
+        with torch.serialization.safe_globals(stubs):
+            return torch.load(str(p), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a structure the placeholders cannot stand in for
+        return None
 
 
 def _as_tensor(value: Any) -> "torch.Tensor | None":
