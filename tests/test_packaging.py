@@ -208,3 +208,15 @@ def test_module_references_stay_inside_the_repo():
     readme = (ROOT / "README.md").read_text()
     assert design not in readme and style not in readme
     assert offenders == []
+
+
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None,
+                    reason="desktop-file-validate not installed (Debian: apt-get install desktop-file-utils)")
+def test_desktop_entries_validate(tmp_path, monkeypatch):
+    from engines import desktop
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert desktop.install_desktop() == 0
+    for entry in (paths.DESKTOP / "ganstudio.desktop", tmp_path / "applications" / "ganstudio.desktop"):
+        proc = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
