@@ -261,3 +261,14 @@ def test_cli_download_prints_progress_and_installs(server, tmp_path, monkeypatch
         assert "checksum mismatch" in capsys.readouterr().err
     finally:
         registry.unregister(Task.UPSCALE, "cli")
+
+
+def test_catalog_domain_reaches_the_card_and_the_engine(server, tmp_path, monkeypatch):
+    """An anime checkpoint from the catalog is listed as one (issue 21: photos first)."""
+    data = server.files["tiny.pth"]
+    _catalog(tmp_path, monkeypatch, **{"toon-x2": {"url": server.url("f", "tiny.pth"), "sha256": _sha(data),
+                                                   "domain": "anime"}})
+    installed, _ = _run(download("toon-x2", timeout=5))
+    assert json.loads(installed.card.read_text())["domain"] == "anime"
+    refresh_engines()
+    assert next(i for i in registry.infos(Task.UPSCALE) if i.id == "toon-x2").domain == "anime"

