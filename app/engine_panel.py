@@ -137,8 +137,7 @@ class EnginesDock(QDockWidget):
         self.upscale_preview_button.clicked.connect(self.preview_upscale)
         self.upscale_button = QPushButton("Upscale")
         self.upscale_button.clicked.connect(self.run_upscale)
-        self.upscale_kinds = QLabel("Faithful (ours, the default): keeps what is there · "
-                                    "Sharp (Real-ESRGAN): crisper, may invent detail")
+        self.upscale_kinds = QLabel("Ours: faithful · Real-ESRGAN: sharp, may invent detail")
         self.upscale_kinds.setWordWrap(True)
         self.upscale_kinds.setToolTip("Faithful models are trained for PSNR: no invented texture, colours kept. "
                                       "Sharp (GAN) models add crisp edges and texture that were not in the photo, "
