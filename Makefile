@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 	# The CPU wheel first: an unpinned torch would pull several GB of CUDA builds.
 	$(PY) -m pip install torch==2.13.0
 	$(PY) -m pip install -e ".[test]"
+	# cv2 comes from opencv-contrib-python-headless (xphoto: FSR, ShiftMap). A venv made before
+	# that switch also has opencv-python-headless, which shares the cv2 folder: remove it and
+	# reinstall contrib's files over whatever it took with it.
+	if $(PY) -m pip show -q opencv-python-headless 2>/dev/null; then \
+	  $(PY) -m pip uninstall -y opencv-python-headless && \
+	  $(PY) -m pip install --force-reinstall --no-deps "opencv-contrib-python-headless>=4.8"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -36,6 +36,7 @@ def _load_builtins() -> None:
     _BUILTINS_LOADED = True
     # Each module registers its engines on import; keep these imports light (no torch at top level).
     from .. import classical  # noqa: F401
+    from .. import classical_xphoto  # noqa: F401 - fsr, shiftmap (when OpenCV-contrib is installed)
     from ..sr import engine as _sr  # noqa: F401
     from ..inpaint import engine as _inpaint  # noqa: F401
     from ..colorize import engine as _colorize  # noqa: F401

@@ -39,12 +39,15 @@ MIN_CONTEXT = 48
 
 
 def _telea(image: np.ndarray, hole: np.ndarray, radius: float = 5.0) -> np.ndarray:
-    u8 = np.clip(image * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
-    # OpenCV's Telea takes 8-bit only; do it per 8-bit plane pair for 16-bit precision
-    hi = cv2.inpaint((u8 >> 8).astype(np.uint8), hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
-    lo = cv2.inpaint((u8 & 255).astype(np.uint8), hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
-    filled = (hi.astype(np.float32) * 256.0 + lo.astype(np.float32)) / 65535.0
-    return np.where(hole[..., None], filled, image).astype(np.float32)
+    """Telea diffusion of ``hole`` (through 16 bits per channel, as the classical engine)."""
+    from ..classical import _inpaint_channel
+
+    out = image.copy()
+    mask8 = hole.astype(np.uint8)
+    for c in range(3):
+        out[..., c][hole] = np.clip(_inpaint_channel(np.ascontiguousarray(image[..., c]), mask8, radius,
+                                                     cv2.INPAINT_TELEA), 0.0, 1.0)[hole]
+    return out
 
 
 def split_thin(hole: np.ndarray, thin_depth: float = THIN_DEPTH) -> tuple[np.ndarray, np.ndarray]:

@@ -131,3 +131,40 @@ def composite(image: np.ndarray, prediction: np.ndarray, weight: np.ndarray) -> 
     w = weight[touched][:, None] if image.ndim == 3 else weight[touched]
     out[touched] = w * prediction[touched] + (1.0 - w) * image[touched]
     return out
+
+
+
+
+FLAT_SPREAD = 4.0 / 255.0  # a ring whose colours spread less than this (std, per channel) is flat
+
+
+def match_flat_context(image: np.ndarray, prediction: np.ndarray, fill: np.ndarray, ring: int = 8) -> np.ndarray:
+    """Where the photo around a hole region is flat (sky, a wall, a studio backdrop), the
+    prediction's colours are mapped onto it: per connected region and channel, the hole's mean
+    becomes the ring's and its spread shrinks to at most the ring's, weighted by how flat the ring
+    is (1 when its spread is 0, 0 from :data:`FLAT_SPREAD` up). A network's colour drift on smooth
+    areas (it is far from its training data there) then disappears and a flat colour comes back
+    flat; around texture the prediction is left alone (a mean shift there cost 0.3-0.4 dB on
+    BSDS500 train crops). Only hole pixels change."""
+    out = prediction.copy()
+    n, labels = cv2.connectedComponents(fill.astype(np.uint8), connectivity=8)
+    kernel = np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)
+    for k in range(1, n):
+        region = labels == k
+        ys, xs = np.nonzero(region)
+        y0, y1 = max(0, ys.min() - ring), min(fill.shape[0], ys.max() + ring + 1)
+        x0, x1 = max(0, xs.min() - ring), min(fill.shape[1], xs.max() + ring + 1)
+        reg = region[y0:y1, x0:x1]
+        around = cv2.dilate(reg.astype(np.uint8), kernel).astype(bool) & ~fill[y0:y1, x0:x1]
+        if around.sum() < 4:
+            continue
+        ctx, pred = image[y0:y1, x0:x1][around], prediction[y0:y1, x0:x1][reg]
+        mu_c, sd_c = ctx.mean(0), ctx.std(0)
+        flat = float(np.clip(1.0 - sd_c.max() / FLAT_SPREAD, 0.0, 1.0))
+        if flat <= 0.0:
+            continue
+        mu_p, sd_p = pred.mean(0), pred.std(0)
+        gain = np.minimum(sd_c / np.maximum(sd_p, 1e-6), 1.0)
+        matched = (pred - mu_p) * gain + mu_c
+        out[y0:y1, x0:x1][reg] = (1.0 - flat) * pred + flat * matched
+    return np.clip(out, 0.0, 1.0)
