@@ -48,6 +48,11 @@ def recovery_dir() -> Path:
     return paths.user_state_dir() / "recovery"
 
 
+def legacy_recovery_dir() -> Path:
+    """Where versions before the state folder wrote recovery files (still offered, never written)."""
+    return paths.user_data_dir() / "recovery"
+
+
 # ---------------------------------------------------------------------------- write / read
 def write_recovery(doc: Document, path: str | os.PathLike, timestamp: float | None = None) -> Path:
     """Write every layer of ``doc`` and its ImageMeta to ``path`` atomically."""
@@ -202,19 +207,23 @@ class RecoveryFiles:
 
     def __init__(self, folder: str | os.PathLike | None = None):
         self.folder = Path(folder) if folder is not None else recovery_dir()
+        # files an older version left in the data folder are still offered after an upgrade
+        legacy = legacy_recovery_dir() if folder is None else None
+        self.extra_folders = [legacy] if legacy is not None and legacy != self.folder else []
 
     def new_path(self) -> Path:
         return self.folder / f"autosave-{os.getpid()}-{next(self._counter)}.npz"
 
     def all(self) -> list[RecoveryFile]:
-        if not self.folder.is_dir():
-            return []
         out = []
-        for p in self.folder.iterdir():
-            m = _NAME_RE.match(p.name)
-            if m and p.is_file():
-                with contextlib.suppress(OSError):
-                    out.append(RecoveryFile(p, int(m.group(1)), p.stat().st_mtime))
+        for folder in (self.folder, *self.extra_folders):
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                m = _NAME_RE.match(p.name)
+                if m and p.is_file():
+                    with contextlib.suppress(OSError):
+                        out.append(RecoveryFile(p, int(m.group(1)), p.stat().st_mtime))
         return sorted(out, key=lambda f: f.mtime, reverse=True)
 
     def leftovers(self) -> list[RecoveryFile]:

@@ -103,6 +103,20 @@ def test_leftovers_are_files_of_dead_sessions(data_dir):
     assert files.leftovers() == []
 
 
+def test_leftovers_of_an_older_version_in_the_data_folder_are_still_offered(data_dir):
+    """Before the state folder, recovery files lived in <data>/recovery: an upgrade must not hide them."""
+    from app.recovery import legacy_recovery_dir
+
+    files = RecoveryFiles()
+    assert legacy_recovery_dir() == data_dir / "recovery" != files.folder
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    old = write_recovery(Document.blank(2, 2), legacy_recovery_dir() / f"autosave-{int(dead.stdout)}-1.npz")
+    assert [f.path for f in files.leftovers()] == [old]
+    assert files.new_path().parent == files.folder  # new files go to the state folder only
+    files.discard(old)
+    assert files.leftovers() == []
+
+
 def test_autosaver_writes_only_when_modified(qtbot, tmp_path, monkeypatch):
     settings = settings_for_tests(tmp_path, monkeypatch)
     settings.set(AUTOSAVE_INTERVAL, 30)
