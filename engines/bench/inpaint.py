@@ -12,6 +12,11 @@ Each case gets one mask per bucket from :func:`engines.inpaint.masks.random_mask
 crop, RGB in [0, 255] for PSNR, SSIM = mean of the per-channel SSIM maps (Gaussian 11x11, sigma 1.5),
 L1 = mean absolute error in [0, 1]; "hole" = averaged over hole pixels only, else over the image.
 ``seconds`` = mean wall time of one engine run (per crop).
+Texture and seams (on Y = BT.601 luma, Sobel gradient magnitude): ``texture_ratio`` = mean gradient
+inside the hole of the output / of the truth (1.0 = as detailed as the truth; a blur gives 0.3-0.6);
+``seam_ratio`` = the same on a 2-px band either side of the hole's edge (> 1: a visible seam or
+outline); both averaged over the photos. ``colour_bias`` = mean signed error per channel inside the
+hole, in levels of 255 (R, G, B).
 """
 
 from __future__ import annotations
@@ -48,9 +53,19 @@ class Row:
     l1: float
     seconds: float
     images: int
+    texture_ratio: float = float("nan")
+    seam_ratio: float = float("nan")
+    colour_bias: tuple[float, float, float] = (float("nan"),) * 3
 
 
 # ----------------------------------------------------------------------------- data
+
+
+def dataset_name(data_dir: Path) -> str:
+    parts = Path(data_dir).resolve().parts
+    if len(parts) >= 2 and parts[-2].lower() == "bsds500":
+        return f"BSDS500-{parts[-1]}"
+    return parts[-1] if parts else DATASET
 
 
 def photos(data_dir: Path, limit: int = 0) -> list[Path]:
@@ -104,11 +119,30 @@ def ssim_map(out: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return m.mean(axis=2)
 
 
+def gradient_y(image: np.ndarray) -> np.ndarray:
+    """Sobel gradient magnitude of the BT.601 luma of an RGB [0, 1] image."""
+    y = (0.299 * image[..., 0] + 0.587 * image[..., 1] + 0.114 * image[..., 2]).astype(np.float32)
+    return np.hypot(cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def edge_band(hole: np.ndarray, width: int = 2) -> np.ndarray:
+    """Pixels within ``width`` px of the hole's edge, on both sides."""
+    k = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    h8 = hole.astype(np.uint8)
+    return (cv2.dilate(h8, k) > 0) & ~(cv2.erode(h8, k, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0)
+
+
 def measure(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
     s = ssim_map(out, truth)
     err = np.abs(_q(out) - _q(truth)) / 255.0
+    g_out, g_truth = gradient_y(np.clip(out, 0, 1)), gradient_y(truth)
+    band = edge_band(hole)
+    bias = (_q(out) - _q(truth))[hole].mean(0)
     return {"psnr_hole": psnr(out, truth, hole), "psnr": psnr(out, truth), "ssim_hole": float(s[hole].mean()),
-            "ssim": float(s.mean()), "l1_hole": float(err[hole].mean()), "l1": float(err.mean())}
+            "ssim": float(s.mean()), "l1_hole": float(err[hole].mean()), "l1": float(err.mean()),
+            "texture_ratio": float(g_out[hole].mean() / max(float(g_truth[hole].mean()), 1e-6)),
+            "seam_ratio": float(g_out[band].mean() / max(float(g_truth[band].mean()), 1e-6)),
+            "bias_r": float(bias[0]), "bias_g": float(bias[1]), "bias_b": float(bias[2])}
 
 
 # ----------------------------------------------------------------------------- run
@@ -159,25 +193,29 @@ def run_bench(data_dir: Path, models: list[str], sizes: tuple[int, ...] | None =
                     if keep is not None:
                         keep(size, i, b, model, result.image)
                 mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
-                row = Row(model=model, dataset=DATASET, size=size, bucket=bucket_name(BUCKETS[b]),
+                row = Row(model=model, dataset=dataset_name(data_dir), size=size, bucket=bucket_name(BUCKETS[b]),
                           hole_ratio=round(float(np.mean([m.mean() for m in masks])), 4),
                           psnr_hole=round(mean["psnr_hole"], 3), psnr=round(mean["psnr"], 3),
                           ssim_hole=round(mean["ssim_hole"], 4), ssim=round(mean["ssim"], 4),
                           l1_hole=round(mean["l1_hole"], 5), l1=round(mean["l1"], 5),
-                          seconds=round(float(np.mean(secs)), 4), images=n)
+                          seconds=round(float(np.mean(secs)), 4), images=n,
+                          texture_ratio=round(mean["texture_ratio"], 3), seam_ratio=round(mean["seam_ratio"], 3),
+                          colour_bias=tuple(round(mean[k], 2) for k in ("bias_r", "bias_g", "bias_b")))
                 rows.append(row)
                 if on_row:
                     on_row(row)
     return rows
 
 
-HEADER = (f"{'model':<16} {'size':>4} {'bucket':>7} {'PSNR-h':>7} {'PSNR':>6} {'SSIM-h':>6} {'SSIM':>6} "
-          f"{'L1-h':>6} {'L1':>6} {'s/crop':>7} {'n':>4}")
+HEADER = (f"{'model':<18} {'size':>4} {'bucket':>7} {'PSNR-h':>7} {'PSNR':>6} {'SSIM-h':>6} {'SSIM':>6} "
+          f"{'L1-h':>6} {'L1':>6} {'tex':>5} {'seam':>5} {'bias R/G/B':>17} {'s/crop':>7} {'n':>4}")
 
 
 def format_row(r: Row) -> str:
-    return (f"{r.model:<16} {r.size:>4} {r.bucket:>7} {r.psnr_hole:7.2f} {r.psnr:6.2f} {r.ssim_hole:6.3f} "
-            f"{r.ssim:6.3f} {r.l1_hole:6.4f} {r.l1:6.4f} {r.seconds:7.3f} {r.images:>4}")
+    bias = "/".join(f"{b:+.1f}" for b in r.colour_bias)
+    return (f"{r.model:<18} {r.size:>4} {r.bucket:>7} {r.psnr_hole:7.2f} {r.psnr:6.2f} {r.ssim_hole:6.3f} "
+            f"{r.ssim:6.3f} {r.l1_hole:6.4f} {r.l1:6.4f} {r.texture_ratio:5.2f} {r.seam_ratio:5.2f} {bias:>17} "
+            f"{r.seconds:7.3f} {r.images:>4}")
 
 
 def write_json(rows: list[Row], path: Path, extra: dict[str, Any] | None = None) -> None:
@@ -194,13 +232,13 @@ def write_json(rows: list[Row], path: Path, extra: dict[str, Any] | None = None)
 
 
 def grid_png(path: Path, cases: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]], labels: list[str]) -> None:
-    """One row per case: input (holes white) | mask | outputs... | truth, with a label strip on top."""
+    """One row per case: input (holes white) | outputs... | truth, with a label strip on top."""
     rows = []
     for truth, mask, outputs in cases:
         hole = mask > 0.5
         shown = truth.copy()
         shown[hole] = 1.0
-        tiles = [shown, np.repeat(mask[..., None], 3, axis=2), *outputs, truth]
+        tiles = [shown, *outputs, truth]
         rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=1.0) for t in tiles], 1))
     grid = (np.clip(np.concatenate(rows, 0), 0, 1) * 255).round().astype(np.uint8)
     tile_w = grid.shape[1] // (len(labels))

@@ -72,7 +72,7 @@ def bench_main(args: argparse.Namespace) -> int:
     if not bench.photos(data):
         print(f"ganstudio bench inpaint: no photos in {data}", file=sys.stderr)
         return 2
-    models = [m.strip() for m in (args.models or "default,telea,ns").split(",") if m.strip()]
+    models = [m.strip() for m in (args.models or ",".join(default_models())).split(",") if m.strip()]
     grid_cases: dict[tuple[int, int], dict[str, Any]] = {}
     grid_bucket, grid_images = 3, (0, 1, 2, 3, 4, 5)
 
@@ -104,8 +104,24 @@ def bench_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_models() -> list[str]:
+    """The default Fill, the network it is guided by (the bundled PConv) and the classical anchors."""
+    from ..core import registry
+    from ..core.protocol import EngineError, Task
+
+    models = ["default"]
+    try:
+        guide = getattr(registry.get(Task.INPAINT, "default"), "guide_id", "")
+    except EngineError:
+        guide = ""
+    models += [guide] if guide else []
+    known = {i.id for i in registry.infos(Task.INPAINT)}
+    return models + [m for m in ("telea", "ns", "fsr") if m in known]
+
+
 def _write_grid(bench, data: Path, out: Path, cases: dict, bucket: int, models: list[str]) -> None:
-    """input | mask | Telea | NS | PConv | truth, for a few 256 crops of the grid bucket.
+    """masked input | Telea | FSR | PConv | default (texture fill) | truth, for a few 256 crops of
+    the grid bucket.
 
     Methods not run by this invocation (their rows came from ``--merge``) are run here for these
     few crops only, so the figure always shows all three.
@@ -116,7 +132,9 @@ def _write_grid(bench, data: Path, out: Path, cases: dict, bucket: int, models: 
     from ..imageio import load_image
 
     shown = []
-    for m in ["telea", "ns", "default"] + [m for m in models if m not in ("telea", "ns", "default")]:
+    pconv = next((m for m in default_models()[1:2] if m.startswith("pconv-")), "")
+    order = ["telea", "fsr"] + ([pconv] if pconv else []) + ["default"]
+    for m in order + [m for m in models if m not in order and m != "ns"]:
         try:
             bench.resolve(m)
             shown.append(m)
@@ -135,6 +153,7 @@ def _write_grid(bench, data: Path, out: Path, cases: dict, bucket: int, models: 
         rows.append((truth, mask, [outputs[m] for m in shown]))
     if rows:
         path = out.with_name(out.stem + "_grid.png")
-        labels = ["input", "mask", *[("pconv" if m == "default" else m) for m in shown], "truth"]
+        labels = ["masked", *[("texture (default)" if m == "default" else "pconv" if m == pconv else m)
+                              for m in shown], "truth"]
         bench.grid_png(path, rows, labels)
         print(f"wrote {path}")
