@@ -288,9 +288,9 @@ def synthesize(image: np.ndarray, hole: np.ndarray, source: np.ndarray, guide: n
             start[holes[li]] = up[holes[li]]
         lvl = _Level(torch, start, holes[li], srcs[li], guides[li], patch, gw, s.sigma_quantile)
         if lvl.src_list.numel() == 0:
-            if prev is None:
-                raise ValueError("there is no area to take texture from around this hole")
-            prev_nnf = None  # this level has no source of a whole patch: keep the upsampled estimate
+            # no whole patch of source at this level (a hole that covers most of the window looks
+            # even bigger when coarse): start at a finer level, or keep the upsampled estimate
+            prev_nnf = None
             result = start
             continue
         if lvl.T.numel() == 0:
