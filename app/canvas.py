@@ -19,10 +19,12 @@ from PySide6.QtWidgets import QWidget
 
 from .document import Document, Layer, Rect, UNLABELED
 from .tools.base import Tool, ToolEvent
+from .toolstate import FILL_TINT, SOURCE_TINT
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
-MASK_TINT = (255, 40, 80)  # what a painted mask looks like (alpha from the mask value)
+MASK_TINT = FILL_TINT  # what a painted mask looks like (alpha from the mask value)
 MASK_ALPHA = 0.45
+SOURCE_ALPHA = 0.35  # the sample-from area: another colour, a little lighter (it is usually larger)
 PREVIEW_MASK_OPACITY = 0.3  # the mask tint while an engine preview is shown
 
 
@@ -66,9 +68,10 @@ class Canvas(QWidget):
         self._label_lut = np.zeros((1, 3), np.uint8)
         self._rgba = np.zeros((1, 1, 4), np.uint8)
         self._mask_rgba = np.zeros((1, 1, 4), np.uint8)
+        self._source_rgba = np.zeros((1, 1, 4), np.uint8)
         self._label_rgba = np.zeros((1, 1, 4), np.uint8)
-        self._qimg = self._mask_qimg = self._label_qimg = QImage()
-        self._mask_any = self._labels_any = False
+        self._qimg = self._mask_qimg = self._source_qimg = self._label_qimg = QImage()
+        self._mask_any = self._source_any = self._labels_any = False
         self._compare: QImage | None = None  # "before" picture for the split view
         self._compare_buf: np.ndarray | None = None
         self._split = 0.5  # fraction of the widget width showing "before"
@@ -97,11 +100,14 @@ class Canvas(QWidget):
         h, w = doc.height, doc.width
         self._rgba = np.zeros((h, w, 4), np.uint8)
         self._mask_rgba = np.zeros((h, w, 4), np.uint8)
+        self._source_rgba = np.zeros((h, w, 4), np.uint8)
         self._label_rgba = np.zeros((h, w, 4), np.uint8)
         self._qimg, self._mask_qimg, self._label_qimg = _qimage(self._rgba), _qimage(self._mask_rgba), _qimage(self._label_rgba)
+        self._source_qimg = _qimage(self._source_rgba)
         full = (0, 0, w, h)
         self._update_image_cache(full)
         self._update_mask_cache(full)
+        self._update_source_cache(full)
         self._update_label_cache(full)
 
     def _update_image_cache(self, rect: Rect) -> None:
@@ -123,6 +129,18 @@ class Canvas(QWidget):
             self._mask_any = bool(alpha.any())
         else:
             self._mask_any = self._mask_any or bool(alpha.any())
+
+    def _update_source_cache(self, rect: Rect) -> None:
+        x, y, w, h = rect
+        alpha = self.doc.source[y : y + h, x : x + w] * SOURCE_ALPHA
+        out = self._source_rgba[y : y + h, x : x + w]
+        for c, v in enumerate(SOURCE_TINT):
+            out[..., c] = _to_u8(alpha * (v / 255.0))
+        out[..., 3] = _to_u8(alpha)
+        if rect[2:] == (self.doc.width, self.doc.height):
+            self._source_any = bool(alpha.any())
+        else:
+            self._source_any = self._source_any or bool(alpha.any())
 
     def _update_label_cache(self, rect: Rect) -> None:
         x, y, w, h = rect
@@ -159,6 +177,8 @@ class Canvas(QWidget):
             self._update_image_cache(r)
         elif layer == Layer.MASK:
             self._update_mask_cache(r)
+        elif layer == Layer.SOURCE:
+            self._update_source_cache(r)
         elif layer == Layer.LABELS:
             self._update_label_cache(r)
         if layer == Layer.HINTS or rect is None:
@@ -304,6 +324,9 @@ class Canvas(QWidget):
             p.setOpacity(self.label_opacity)
             p.drawImage(target, self._label_qimg, QRectF(src))
             p.setOpacity(1.0)
+        if self.show_mask and self._source_any and self._preview is None:
+            # the sample-from area, under the fill mask (hidden over a fill preview: it would tint it)
+            p.drawImage(target, self._source_qimg, QRectF(src))
         if self.show_mask and self._mask_any:
             # over an inpainting preview the tint is faint, so the fill it would hide stays visible
             p.setOpacity(PREVIEW_MASK_OPACITY if self._preview is not None else 1.0)

@@ -4,6 +4,8 @@ Layers and their contracts (docs/ARCHITECTURE.md rule 2):
 - ``image``  float32 H x W x 3, RGB in [0, 1]
 - ``alpha``  float32 H x W in [0, 1] (always present; all ones for an opaque photo)
 - ``mask``   float32 H x W in [0, 1], 1 = the region the user painted (fill / edit)
+- ``source`` float32 H x W in [0, 1], 1 = *sample from here* (where a fill may take texture from);
+  all zeros = not painted, i.e. the default: the whole photo outside the hole
 - ``labels`` int32 H x W class ids, ``UNLABELED`` (-1) where nothing was painted
 - hints: a list of :class:`HintPoint` in image pixel coordinates
 - latent: an optional engine-owned array (iGAN projection), opaque to the editor
@@ -32,6 +34,7 @@ class Layer(str, enum.Enum):
     IMAGE = "image"
     ALPHA = "alpha"
     MASK = "mask"
+    SOURCE = "source"  # the sample-from area of a fill
     LABELS = "labels"
     HINTS = "hints"
     LATENT = "latent"
@@ -70,6 +73,7 @@ class DocumentState:
     labels: np.ndarray
     hints: tuple[HintPoint, ...]
     latent: np.ndarray | None = None
+    source: np.ndarray | None = None  # None = not painted (all zeros)
 
 
 Listener = Callable[[Layer, "Rect | None"], None]
@@ -102,6 +106,7 @@ class Document:
         self.image = image
         self.alpha = np.ones((h, w), np.float32) if alpha is None else _check_plane(alpha, h, w, "alpha")
         self.mask = np.zeros((h, w), np.float32)
+        self.source = np.zeros((h, w), np.float32)
         self.labels = np.full((h, w), UNLABELED, np.int32)
         self.hints: list[HintPoint] = []
         self.latent: np.ndarray | None = None
@@ -152,7 +157,8 @@ class Document:
             fn(layer, rect)
 
     def layer_array(self, layer: Layer) -> np.ndarray:
-        arrays = {Layer.IMAGE: self.image, Layer.ALPHA: self.alpha, Layer.MASK: self.mask, Layer.LABELS: self.labels}
+        arrays = {Layer.IMAGE: self.image, Layer.ALPHA: self.alpha, Layer.MASK: self.mask, Layer.SOURCE: self.source,
+                  Layer.LABELS: self.labels}
         if layer not in arrays:
             raise ValueError(f"{layer.value} is not a raster layer")
         return arrays[Layer(layer)]
@@ -184,6 +190,7 @@ class Document:
         return DocumentState(
             self.image.copy(), self.alpha.copy(), self.mask.copy(), self.labels.copy(),
             tuple(self.hints), None if self.latent is None else self.latent.copy(),
+            self.source.copy() if self.source.any() else None,
         )
 
     def restore(self, state: DocumentState) -> None:
@@ -193,6 +200,8 @@ class Document:
         self.image = image.copy()
         self.alpha = _check_plane(state.alpha, h, w, "alpha").copy()
         self.mask = _check_plane(state.mask, h, w, "mask").copy()
+        self.source = (np.zeros((h, w), np.float32) if state.source is None
+                       else _check_plane(state.source, h, w, "sample-from area").copy())
         if state.labels.shape != (h, w):
             raise ValueError("labels size does not match the image")
         self.labels = state.labels.astype(np.int32, copy=True)
@@ -254,6 +263,16 @@ class Document:
         if len(xs) == 0:
             return None
         return (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+
+    def has_source(self, threshold: float = 0.5) -> bool:
+        """True when the user painted a sample-from area (else a fill samples the whole photo)."""
+        return bool((self.source >= threshold).any())
+
+    def sample_from(self, threshold: float = 0.5) -> np.ndarray | None:
+        """What a fill request gets: float32 H x W, 1 = texture may come from here; None = default."""
+        if not self.has_source(threshold):
+            return None
+        return (self.source >= threshold).astype(np.float32)
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

@@ -61,15 +61,23 @@ def _apply_upscale(doc: Document, req: UpscaleRequest, result: Result, title: st
         labels=cv2.resize(before.labels, (w, h), interpolation=cv2.INTER_NEAREST),
         hints=hints,
         latent=None,
+        source=None if before.source is None else cv2.resize(before.source, (w, h), interpolation=cv2.INTER_LINEAR),
     )
     return [StateCommand(doc, before, after, title)]
 
 
 # ----------------------------------------------------------------------------- inpaint
 def _build_inpaint(doc: Document, options: dict) -> InpaintRequest:
+    """The photo and the fill mask; the sample-from area when one is painted (None = the whole
+    photo outside the hole; engines other than the texture fill ignore it) and ``options["seed"]``."""
     if doc.mask_bbox(0.5) is None:
         raise EngineError("Paint a mask over the region to fill first (mask brush, M).")
-    return InpaintRequest(image=doc.image.copy(), mask=doc.mask.copy(), radius=float(options.get("radius", 5.0)))
+    source = doc.sample_from()
+    if source is not None and not (source.astype(bool) & (doc.mask < 0.25)).any():
+        raise EngineError("The sample-from area lies inside the area to fill: paint it where the fill may "
+                          "take texture from (Shift+M), or clear it to sample from the whole photo.")
+    return InpaintRequest(image=doc.image.copy(), mask=doc.mask.copy(), radius=float(options.get("radius", 5.0)),
+                          source=source, seed=int(options.get("seed", 0)))
 
 
 def _apply_inpaint(doc: Document, req: InpaintRequest, result: Result, title: str) -> list[QUndoCommand]:
@@ -157,10 +165,14 @@ class EngineController(QObject):
             self.error.emit(f"{title}: the photo changed size while the job ran; run it again.")
             return
         cmds = adapter.apply(doc, request, result, title)
+        self.push_commands(cmds, title, result.seconds)
+
+    def push_commands(self, cmds: "list[QUndoCommand]", title: str, seconds: float = 0.0) -> bool:
+        """Push an engine result's commands as ONE undo step (a macro when several); False if empty."""
         self.preview_ready.emit(None)
         if not cmds:
             self.message.emit(f"{title}: nothing changed")
-            return
+            return False
         if len(cmds) == 1:
             self.undo.push(cmds[0])
         else:
@@ -169,7 +181,8 @@ class EngineController(QObject):
                 self.undo.push(c)
             self.undo.endMacro()
         self.applied.emit(title)
-        self.message.emit(f"{title}: done in {result.seconds:.2f} s" if result.seconds else f"{title}: done")
+        self.message.emit(f"{title}: done in {seconds:.2f} s" if seconds else f"{title}: done")
+        return True
 
     def _on_failed(self, job_id: int, message: str) -> None:
         self._regions.pop(job_id, None)

@@ -16,6 +16,7 @@ from .colorize_panel import ColorizeSection
 from .synth_panel import SynthesisSection
 from .latent_panel import LatentSection
 from .engine_controller import EngineController
+from .fill_panel import FillSection
 from .model_list import fill_model_combo
 
 
@@ -28,7 +29,18 @@ class _ModelCombo(QComboBox):
     def __init__(self, task: Task):
         super().__init__()
         self.task = task
+        # long titles ("Default: Texture fill (PatchMatch, structure from ...)") must not widen the
+        # dock past the screen: the combo is as wide as the dock gives, the popup shows them whole
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(16)
+        self.view().setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.currentIndexChanged.connect(self._tooltip_follows)
         self.reload()
+
+    def _tooltip_follows(self, *_args) -> None:
+        """The full title (it may be elided in the box) and the description as the combo's tooltip."""
+        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
+        self.setToolTip(f"{self.currentText()}\n\n{tip}".strip())
 
     def reload(self) -> None:
         """(Re)list the registered engines of the task, keeping the current choice when it still exists."""
@@ -183,24 +195,13 @@ class EnginesDock(QDockWidget):
 
     # ------------------------------------------------------------------ inpaint
     def _inpaint_box(self) -> QGroupBox:
-        box = QGroupBox("Inpainting")
-        form = QFormLayout(box)
+        """The Fill section (its own file: app/fill_panel.py) around this dock's method combo."""
         self.inpaint_model = _ModelCombo(Task.INPAINT)
-        self.inpaint_live = QCheckBox("Live preview after each stroke")
-        self.inpaint_button = QPushButton("Fill mask")
-        self.inpaint_button.setToolTip("Fill the painted mask (Ctrl+F)")
+        self.fill = FillSection(self.controller, self.inpaint_model)
+        self.inpaint_live = self.fill.live
+        self.inpaint_button = self.fill.fill_button
         self.inpaint_button.clicked.connect(self.run_inpaint)
-        # one short line: a word-wrapped label in a form row is drawn clipped
-        hint = QLabel("Mask: brush M · rectangle R · lasso O")
-        hint.setToolTip("Paint the region to fill with the mask brush (M), a rectangle (R) or a lasso (O), "
-                        "or load a mask from a file (Mask menu). The preview is not part of the photo "
-                        "until Fill mask; Fill is one undo step.")
-        hint.setStyleSheet("color: palette(mid);")
-        form.addRow("Method", self.inpaint_model)
-        form.addRow(self.inpaint_live)
-        form.addRow(self.inpaint_button)
-        form.addRow(hint)
-        return box
+        return self.fill
 
     def run_inpaint(self) -> int | None:
         return self.controller.run(Task.INPAINT, self.inpaint_model.model_id())

@@ -112,6 +112,12 @@ class MainWindow(QMainWindow):
             ActionSpec("mask_shrink", "&Shrink mask…", M, lambda: self.mask_op("shrink")),
             ActionSpec("mask_feather", "&Feather mask…", M, lambda: self.mask_op("feather")),
             ActionSpec("mask_load", "&Load mask from file…", M, self.load_mask_dialog, separator_before=True),
+            ActionSpec("mask_source", "Paint &sample-from area", M, self._paint_source, "Shift+M", checkable=True,
+                       separator_before=True,
+                       tip="The mask tools paint where a fill may take texture from (green) instead of the "
+                           "area to fill; the Mask menu's operations then apply to it"),
+            ActionSpec("source_clear", "Clear sa&mple-from area", M, lambda: self.engines_dock.fill.clear_source(),
+                       tip="Sample from the whole photo again"),
             ActionSpec("zoom_in", "Zoom &in", V, lambda: self.canvas.zoom_by(1.25), SK.ZoomIn),
             ActionSpec("zoom_out", "Zoom &out", V, lambda: self.canvas.zoom_by(0.8), SK.ZoomOut),
             ActionSpec("fit", "&Fit in window", V, lambda: self.canvas.fit(upscale=True), "Ctrl+0"),
@@ -182,6 +188,8 @@ class MainWindow(QMainWindow):
         self.engines_dock.synth.bind_labels(self.labels_dock.palette, self.labels_dock.set_palette)
         self.engines_dock.colorize.selected_hint = self._selected_hint
         self.engines_dock.colorize.set_colour = self.state.set_color
+        self.engines_dock.fill.bind_tools(self.state, self.set_tool)
+        self.state.mask_target_changed.connect(self._mask_target_changed)
         self.undo.cleanChanged.connect(self._update_title)
         self.undo.indexChanged.connect(self._after_edit)
 
@@ -252,6 +260,7 @@ class MainWindow(QMainWindow):
         self.path = path
         self.original = None if doc is None else doc.image.copy()
         self.canvas.set_document(doc)
+        self.engines_dock.fill.document_changed(doc)
         self.autosaver.reset()
         self.actions_by_id["compare"].setChecked(False)
         if doc is not None:
@@ -364,25 +373,40 @@ class MainWindow(QMainWindow):
         return True
 
     # ------------------------------------------------------------------ mask operations
+    def _paint_source(self, on: bool) -> None:
+        self.engines_dock.fill.paint_target("source" if on else "fill")
+
+    def _mask_target_changed(self, target: str) -> None:
+        self.actions_by_id["mask_source"].setChecked(target == "source")
+        self.canvas.update()  # the brush outline shows the target
+        self._flash("Mask tools paint the sample-from area (green); Shift+M for the area to fill"
+                    if target == "source" else "Mask tools paint the area to fill")
+
     def mask_op(self, op: str) -> None:
+        """Invert / clear / grow / shrink / feather what the mask tools paint: the fill mask, or the
+        sample-from area while that is the target (Shift+M)."""
         doc = self.canvas.doc
         if doc is None:
             return
+        layer = Layer.SOURCE if self.state.mask_target == "source" else Layer.MASK
+        current = doc.layer_array(layer)
         if op == "invert":
-            new, text = mask_ops.invert(doc.mask), "Invert mask"
+            new, text = mask_ops.invert(current), "Invert mask"
         elif op == "clear":
-            new, text = mask_ops.clear(doc.mask), "Clear mask"
+            new, text = mask_ops.clear(current), "Clear mask"
         else:
             label = {"grow": "Grow by (pixels)", "shrink": "Shrink by (pixels)", "feather": "Feather radius (pixels)"}[op]
             value, ok = QInputDialog.getInt(self, TITLE, label, 8, 1, 500)
             if not ok:
                 return
             if op == "feather":
-                new, text = mask_ops.feather(doc.mask, value), f"Feather mask {value}px"
+                new, text = mask_ops.feather(current, value), f"Feather mask {value}px"
             else:
                 px = value if op == "grow" else -value
-                new, text = mask_ops.grow(doc.mask, px), f"{'Grow' if px > 0 else 'Shrink'} mask {value}px"
-        cmd = layer_change(doc, Layer.MASK, new, text)
+                new, text = mask_ops.grow(current, px), f"{'Grow' if px > 0 else 'Shrink'} mask {value}px"
+        if layer == Layer.SOURCE:
+            text = text.replace("mask", "sample-from area")
+        cmd = layer_change(doc, layer, new, text)
         if cmd is not None:
             self.undo.push(cmd)
 

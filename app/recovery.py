@@ -80,6 +80,8 @@ def write_recovery(doc: Document, path: str | os.PathLike, timestamp: float | No
     }
     if doc.latent is not None:
         arrays["latent"] = doc.latent
+    if doc.source.any():  # the sample-from area of a fill, when one is painted
+        arrays["source"] = doc.source
     if meta.exif is not None:
         arrays["exif"] = np.frombuffer(meta.exif, np.uint8)
     if meta.icc_profile is not None:
@@ -147,6 +149,7 @@ def read_recovery(path: str | os.PathLike) -> tuple[DocumentState, ImageMeta, fl
                 labels=npz["labels"],
                 hints=tuple(_hint(row) for row in npz["hints"]),
                 latent=npz["latent"] if "latent" in npz.files else None,
+                source=npz["source"] if "source" in npz.files else None,
             )
             meta = _meta(header, npz)
             timestamp = float(header["timestamp"])
@@ -156,7 +159,7 @@ def read_recovery(path: str | os.PathLike) -> tuple[DocumentState, ImageMeta, fl
         raise RecoveryError(f"recovery file {path} is damaged or incomplete ({type(e).__name__}: {e})") from None
     if image.ndim != 3 or image.shape[2] != 3 or any(
         a.shape != (h, w) for a in (state.alpha, state.mask, state.labels)
-    ):
+    ) or (state.source is not None and state.source.shape != (h, w)):
         raise RecoveryError(f"recovery file {path} has layers of different sizes")
     return state, meta, timestamp
 

@@ -10,6 +10,11 @@ from PySide6.QtGui import QColor
 
 MIN_SIZE, MAX_SIZE = 1, 1000
 
+# overlay colours of the two masks (canvas tint, tool outlines, the Fill panel's buttons)
+FILL_TINT = (255, 40, 80)  # the area to fill
+SOURCE_TINT = (40, 200, 110)  # the sample-from area
+TARGET_TINTS = {"fill": FILL_TINT, "source": SOURCE_TINT}
+
 
 class ToolState(QObject):
     color_changed = Signal(QColor)
@@ -20,6 +25,7 @@ class ToolState(QObject):
     label_opacity_changed = Signal(float)
     tool_changed = Signal(str)  # tool id
     recent_colors_changed = Signal(list)  # list[QColor], newest first
+    mask_target_changed = Signal(str)  # "fill" | "source": what the mask tools paint
 
     RECENT_MAX = 12
 
@@ -33,6 +39,7 @@ class ToolState(QObject):
         self._label_opacity = 0.5
         self._tool = "brush"
         self._recent: list[QColor] = []
+        self._mask_target = "fill"
 
     # colour ---------------------------------------------------------------
     @property
@@ -114,6 +121,22 @@ class ToolState(QObject):
         if value != self._label_opacity:
             self._label_opacity = value
             self.label_opacity_changed.emit(value)
+
+    # mask target ----------------------------------------------------------
+    MASK_TARGETS = ("fill", "source")
+
+    @property
+    def mask_target(self) -> str:
+        """What the mask brush, rectangle and lasso paint: ``"fill"`` (the area to fill, the
+        document's mask) or ``"source"`` (the sample-from area of a fill)."""
+        return self._mask_target
+
+    def set_mask_target(self, target: str) -> None:
+        if target not in self.MASK_TARGETS:
+            raise ValueError(f"mask target must be one of {self.MASK_TARGETS}, not {target!r}")
+        if target != self._mask_target:
+            self._mask_target = target
+            self.mask_target_changed.emit(target)
 
     # tool -----------------------------------------------------------------
     @property

@@ -8,7 +8,13 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from ..commands import PatchCommand
 from ..document import Layer
 from ..painting import Compose, Stroke, erase_label, erase_to_zero, paint_color, paint_one, set_label
+from ..toolstate import TARGET_TINTS
 from .base import Tool, ToolEvent
+
+
+def mask_target_layer(state) -> Layer:
+    """The layer the mask tools paint: the fill mask, or the sample-from area."""
+    return Layer.SOURCE if getattr(state, "mask_target", "fill") == "source" else Layer.MASK
 
 
 class StrokeTool(Tool):
@@ -56,7 +62,8 @@ class StrokeTool(Tool):
         if change is None:
             return
         rect, before, after = change
-        self.ctx.undo.push(PatchCommand(self.doc, self.layer, rect, before, after, self.stroke_name()))
+        # the stroke's own layer: the mask brush's target may have been switched while painting
+        self.ctx.undo.push(PatchCommand(self.doc, stroke.layer, rect, before, after, self.stroke_name()))
         self.after_commit()
 
     def after_commit(self) -> None: ...
@@ -109,14 +116,38 @@ class EraserTool(StrokeTool):
 
 class MaskBrushTool(StrokeTool):
     id, title, shortcut = "mask", "Mask brush", "M"
-    layer = Layer.MASK
-    tooltip = "Paint the region to fill or edit (right button or Alt erases)"
+    tooltip = ("Paint the region to fill or edit (right button or Alt erases); Shift+M switches to "
+               "painting the area a fill samples from")
+
+    @property
+    def layer(self) -> Layer:  # type: ignore[override]
+        return mask_target_layer(self.ctx.state)
 
     def compose(self, e):
         return erase_to_zero if e.secondary else paint_one
 
     def stroke_name(self) -> str:
-        return "Erase mask" if self._secondary else "Paint mask"
+        what = "sample-from area" if self.layer == Layer.SOURCE else "mask"
+        return f"Erase {what}" if self._secondary else f"Paint {what}"
+
+    def paint_overlay(self, p: QPainter, canvas) -> None:
+        pos = canvas.last_mouse
+        if pos is None:
+            return
+        r = max(1.5, self._radius() * canvas.zoom)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(0, 0, 0, 160), 1.5))
+        p.drawEllipse(pos, r, r)
+        p.setPen(QPen(QColor(255, 255, 255, 200), 1.0))
+        p.drawEllipse(pos, r - 1, r - 1)
+        if self.ctx.state.mask_target == "source":
+            # painting the sample-from area: a ring of its overlay colour says so at the cursor
+            p.setPen(QPen(QColor(*TARGET_TINTS["source"]), 2.0))
+            p.drawEllipse(pos, r + 2.5, r + 2.5)
+
+    def outline_radius(self, canvas) -> float:
+        # the extra ring of the sample-from mode is repainted with the outline as the cursor moves
+        return self._radius() * canvas.zoom + (4 if self.ctx.state.mask_target == "source" else 0)
 
 
 class LabelBrushTool(StrokeTool):

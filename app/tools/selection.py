@@ -1,5 +1,6 @@
 """Mask by shape: rectangle and lasso. Drag to draw; release adds the shape to the mask
-(right button or Alt subtracts). One shape = one undo item."""
+(right button or Alt subtracts). One shape = one undo item. Like the mask brush they paint the
+sample-from area instead when the tool state's mask target says so."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
 from ..commands import layer_change
 from ..document import Layer
+from ..toolstate import TARGET_TINTS
 from .base import Tool, ToolEvent
+from .brush import mask_target_layer
 
 
 SUPERSAMPLE = 4  # edge pixels get fractional coverage: the mask edge is anti-aliased
@@ -46,11 +49,13 @@ class ShapeMaskTool(Tool):
         super().__init__(ctx)
         self._points: list[QPointF] = []
         self._subtract = False
+        self._layer = Layer.MASK
 
     def press(self, e: ToolEvent) -> None:
         if self.doc is None or e.button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
         self._subtract = e.secondary
+        self._layer = mask_target_layer(self.ctx.state)
         self._points = [QPointF(e.x, e.y)]
         self.ctx.canvas.update()
 
@@ -76,8 +81,12 @@ class ShapeMaskTool(Tool):
             return
         doc = self.doc
         shape = shape_mask(doc.height, doc.width, poly)
-        new = doc.mask * (1.0 - shape) if self._subtract else np.maximum(doc.mask, shape)
-        cmd = layer_change(doc, Layer.MASK, new, f"{'Subtract' if self._subtract else 'Add'} {self.title.lower()}")
+        current = doc.layer_array(self._layer)
+        new = current * (1.0 - shape) if self._subtract else np.maximum(current, shape)
+        what = self.title.lower()
+        if self._layer == Layer.SOURCE:
+            what = what.replace("mask", "sample-from area")
+        cmd = layer_change(doc, self._layer, new, f"{'Subtract' if self._subtract else 'Add'} {what}")
         if cmd is not None:
             self.ctx.undo.push(cmd)
 
@@ -91,7 +100,7 @@ class ShapeMaskTool(Tool):
         if poly is None or len(poly) < 2:
             return
         qpoly = QPolygonF([canvas.image_to_widget(QPointF(float(x), float(y))) for x, y in poly])
-        p.setBrush(QColor(255, 40, 80, 50))
+        p.setBrush(QColor(*TARGET_TINTS["source" if self._layer == Layer.SOURCE else "fill"], 50))
         p.setPen(QPen(QColor(0, 0, 0), 1.5))
         p.drawPolygon(qpoly)
         pen = QPen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine)
