@@ -277,6 +277,10 @@ class FillSection(QGroupBox):
     def _doc_edited(self, layer: Layer, rect) -> None:
         if layer in (Layer.SOURCE, Layer.ALL):
             self._source_timer.start()
+        if self._run is not None and layer in (Layer.MASK, Layer.IMAGE, Layer.ALL):
+            # the variations were made for the photo and hole as they were: stale now
+            self.discard_variations()
+            self.controller.message.emit("Variations discarded: the photo or the mask changed")
 
     # ------------------------------------------------------------------ method
     def model_id(self) -> str | None:

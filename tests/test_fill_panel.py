@@ -325,3 +325,21 @@ def test_method_note_says_which_methods_use_sample_from(win):
     assert "uses Sample from" in dock.fill.method_note.text()
     dock.inpaint_model.setCurrentIndex(dock.inpaint_model.findData("telea"))
     assert "Ignores Sample from" in dock.fill.method_note.text() or "need" in dock.fill.method_note.text()
+
+
+def test_variations_are_discarded_when_the_mask_changes(qtbot, win):
+    doc, fill = win.canvas.doc, win.engines_dock.fill
+    _rect(win, "fill", 38, 14, 56, 34)
+    before = doc.image.copy()
+    fill.variations()
+    _wait_variations(qtbot, fill)
+    assert fill.gallery.count() == 3
+    _rect(win, "fill", 4, 4, 12, 12)  # another hole: the candidates no longer match
+    assert fill.gallery.count() == 0 and not fill.variations_box.isVisible()
+    assert not fill.use_variation()
+    np.testing.assert_array_equal(doc.image, before)
+    # a sample-from stroke does not make them stale
+    fill.variations()
+    _wait_variations(qtbot, fill)
+    _rect(win, "source", 0, 0, 20, 20)
+    assert fill.gallery.count() == 3
