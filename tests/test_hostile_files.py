@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -119,10 +122,13 @@ def test_nan_weights_are_refused_at_import(tmp_path):
     assert installed_cards() == []  # nothing was installed
 
 
-def test_a_mistyped_command_gets_the_usage_and_exit_2(tmp_path, monkeypatch, capsys):
-    from app.main import main
-
-    monkeypatch.chdir(tmp_path)
-    assert main(["frobnicate"]) == 2
-    err = capsys.readouterr().err
-    assert "usage: ganstudio" in err and "'frobnicate' is neither a command" in err
+def test_a_mistyped_command_gets_the_usage_and_exit_2(tmp_path):
+    """Before: the word was taken as a photo and the editor started (without a display it then
+    aborted with exit 134). A child process, so that a regression fails on the timeout instead of
+    sitting in the editor's event loop."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, "-c", "import sys; from app.main import main; sys.exit(main(['frobnicate']))"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    assert "usage: ganstudio" in proc.stderr and "'frobnicate' is neither a command" in proc.stderr
