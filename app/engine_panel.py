@@ -55,6 +55,19 @@ class _ModelCombo(QComboBox):
         return self.currentData()
 
 
+class _VerticalScroll(QScrollArea):
+    """Scrolls up and down only, so it asks for the width of its widest row (plus the scroll bar):
+    else a narrow dock draws the right-hand buttons of the sections cut off."""
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        body = self.widget()
+        if body is not None:
+            need = body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+            hint.setWidth(max(hint.width(), need))
+        return hint
+
+
 class EnginesDock(QDockWidget):
     def __init__(self, controller: EngineController, parent: QWidget | None = None):
         super().__init__("Engines", parent)
@@ -73,7 +86,7 @@ class EnginesDock(QDockWidget):
         self.latent = LatentSection(controller)  # its own file: app/latent_panel.py
         layout.addWidget(self.latent)
         layout.addStretch(1)
-        scroll = QScrollArea()  # four sections are taller than most screens
+        scroll = _VerticalScroll()  # four sections are taller than most screens
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead

@@ -24,7 +24,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
-    QListWidgetItem, QPushButton, QWidget,
+    QListWidgetItem, QPushButton, QSizePolicy, QWidget,
 )
 
 from engines.core import EngineError, InpaintRequest, Progress, Result, Task, registry
@@ -34,7 +34,7 @@ from .engine_controller import ADAPTERS, EngineController
 from .jobs import Job
 from .toolstate import TARGET_TINTS, ToolState
 
-THUMB = 92  # px, variation thumbnails
+THUMB = 80  # px, variation thumbnails (three side by side in a narrow dock)
 SEEDS = (0, 1, 2)
 MASK_TOOLS = ("mask", "mask_rect", "mask_lasso")
 
@@ -247,10 +247,17 @@ class FillSection(QGroupBox):
                         "tools paint the area the fill takes texture from. The preview is not part of the "
                         "photo until Fill mask; Fill is one undo step.")
         hint.setStyleSheet("color: palette(mid);")
+        # status lines never widen the dock (their text changes as the user paints): cut, full text
+        # in the tooltip
+        for label in (self.method_note, self.source_line, self.variations_note, hint):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(40)
         form.addRow("Method", self.model)
         form.addRow(self.method_note)
         form.addRow("Paint", _row(self.paint_fill, self.paint_source))
-        form.addRow("Sample from", _row(self.source_line, None, self.source_clear))
+        source_row = _row(self.source_line, self.source_clear)
+        source_row.setStretch(0, 1)
+        form.addRow("Sample from", source_row)
         form.addRow(self.live)
         form.addRow(_row(self.fill_button, self.variations_button))
         form.addRow(self.variations_box)
@@ -291,14 +298,15 @@ class FillSection(QGroupBox):
 
         chosen = _engine_or_none(self.model_id())
         if isinstance(chosen, TextureFillEngine):
-            self.method_note.setText("Texture from the photo: uses Sample from and Variations")
+            self.method_note.setText("Uses Sample from and Variations")
             self.method_note.setToolTip("")
         elif texture_engine(None) is not None:
-            self.method_note.setText("Ignores Sample from; Variations use the default fill")
+            self.method_note.setText("Ignores Sample from (texture fill only)")
             self.method_note.setToolTip("Only the texture fill takes texture from the photo, so only it "
-                                        "uses the sample-from area and seeds.")
+                                        "uses the sample-from area and seeds; Variations use the default "
+                                        "texture fill.")
         else:
-            self.method_note.setText("Sample from and Variations need the texture fill")
+            self.method_note.setText("No texture fill: no Sample from, Variations")
             self.method_note.setToolTip("The texture fill is registered with the bundled inpainting network.")
         self.variations_button.setEnabled(texture_engine(self.model_id()) is not None or self.variations_running)
 
@@ -334,14 +342,15 @@ class FillSection(QGroupBox):
         painted = doc is not None and doc.has_source()
         if painted:
             share = float((doc.source >= 0.5).mean()) * 100
-            self.source_line.setText(f"painted area ({share:.0f} % of the photo)" if share >= 1
-                                     else "painted area (< 1 % of the photo)")
+            self.source_line.setText(f"painted area, {share:.0f} %" if share >= 1
+                                     else "painted area, < 1 %")
             self.source_line.setStyleSheet(f"color: rgb{TARGET_TINTS['source']}; font-weight: bold;")
         else:
             self.source_line.setText("whole photo (default)")
             self.source_line.setStyleSheet("color: palette(mid);")
         self.source_line.setToolTip("Where the texture fill takes texture from: the green area when one is "
-                                    "painted, else the whole photo outside the hole.")
+                                    "painted (the percentage is its share of the photo), else the whole "
+                                    "photo outside the hole.")
         self.source_clear.setEnabled(painted)
 
     # ------------------------------------------------------------------ variations
@@ -425,7 +434,7 @@ class FillSection(QGroupBox):
         if self._run.shown == 0:
             self.discard_variations()
             return
-        self.variations_note.setText("Click one to see it on the photo; Use (or double-click) to apply")
+        self.variations_note.setText("Click: see it on the photo · double-click: use it")
         self._method_changed()
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:

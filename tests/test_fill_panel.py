@@ -139,7 +139,7 @@ def test_sample_from_line_and_clear_are_undoable(qtbot, win):
     assert "whole photo" in fill.source_line.text() and not fill.source_clear.isEnabled()
     _rect(win, "source", 0, 0, 32, 48)
     assert win.undo.text(win.undo.index() - 1) == "Add rectangle sample-from area"
-    qtbot.waitUntil(lambda: "painted area" in fill.source_line.text())
+    qtbot.waitUntil(lambda: "painted" in fill.source_line.text())
     assert "50 %" in fill.source_line.text() and fill.source_clear.isEnabled()
     painted = doc.source.copy()
     fill.source_clear.click()
@@ -322,9 +322,9 @@ def test_method_list_is_whatever_inpaint_engines_are_registered(win):
 
 def test_method_note_says_which_methods_use_sample_from(win):
     dock = win.engines_dock
-    assert "uses Sample from" in dock.fill.method_note.text()
+    assert "Uses Sample from" in dock.fill.method_note.text()
     dock.inpaint_model.setCurrentIndex(dock.inpaint_model.findData("telea"))
-    assert "Ignores Sample from" in dock.fill.method_note.text() or "need" in dock.fill.method_note.text()
+    assert "Ignores Sample from" in dock.fill.method_note.text() or "No texture fill" in dock.fill.method_note.text()
 
 
 def test_variations_are_discarded_when_the_mask_changes(qtbot, win):
