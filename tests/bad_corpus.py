@@ -162,6 +162,17 @@ def simulate_unreadable(monkeypatch, name: str) -> None:
 
     monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
 
+    from engines import safe_read  # the loaders open files through it (regular files only)
+
+    real_open = safe_read.open_regular
+
+    def open_regular(path):
+        if pathlib.Path(path).name == name:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path)
+
+    monkeypatch.setattr(safe_read, "open_regular", open_regular)
+
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

@@ -592,7 +592,7 @@ def test_grey_profile_dropped_rgb_profile_kept(tmp_path, srgb_icc):
     grey_icc[16:20] = b"GRAY"  # header colour-space field is all that is consulted
     Image.new("L", (3, 3), 128).save(tmp_path / "g.png", icc_profile=bytes(grey_icc))
     img = load_image(tmp_path / "g.png")
-    assert img.icc_profile is None and any("GRAY" in n for n in img.notes)
+    assert img.icc_profile is None and "the grey colour profile was dropped" in img.notes
     Image.new("RGB", (3, 3)).save(tmp_path / "c.png", icc_profile=srgb_icc)
     assert load_image(tmp_path / "c.png").icc_profile == srgb_icc
 
