@@ -30,6 +30,7 @@ from engines.batch.tasks import TASKS, engines_for
 
 from .batch_worker import THUMB, BatchWorker
 from .model_list import fill_model_combo
+from .qt_names import display, from_qt, to_qt
 
 TASK_TITLES = {"upscale": "Upscale", "inpaint": "Fill masked regions", "colorize": "Colorize",
                "synthesize": "Synthesize from label maps"}
@@ -327,7 +328,7 @@ class BatchDialog(QDialog):
         if ev.kind == "kept":
             self._kept += 1
         if ev.kind in ("start", "progress"):
-            self.file_label.setText(f"Current file: {ev.rel}" + (f" — {ev.message}" if ev.message else ""))
+            self.file_label.setText(display(f"Current file: {ev.rel}" + (f" — {ev.message}" if ev.message else "")))
             self.file_bar.setValue(int(ev.fraction * 1000))
         else:
             self.file_bar.setValue(0)
@@ -351,19 +352,21 @@ class BatchDialog(QDialog):
         return None
 
     def _add_result(self, ev) -> None:
-        item = self._item_for(ev.rel)
+        # Names that are not UTF-8 cannot live in a QString: keys go through to_qt (lossless),
+        # text through display (\xNN)
+        item = self._item_for(to_qt(ev.rel))
         if item is None:
             item = QListWidgetItem(before_after_icon(None, None), "")
-            item.setData(REL_ROLE, ev.rel)
+            item.setData(REL_ROLE, to_qt(ev.rel))
             self.gallery.addItem(item)
         failed = ev.kind == "failed"
-        item.setText(f"{ev.rel}\n{short_reason(ev.message)}" if failed else ev.rel)
-        item.setData(OUTPUT_ROLE, None if failed else str(ev.output))
+        item.setText(display(f"{ev.rel}\n{short_reason(ev.message)}" if failed else ev.rel))
+        item.setData(OUTPUT_ROLE, None if failed else to_qt(str(ev.output)))
         item.setForeground(QBrush(QColor("#c0392b")) if failed else QBrush())
         tip = f"{ev.rel}\n{ev.message}" if failed else f"{ev.rel}\n→ {ev.output}"
         if ev.notes:
             tip += "\n" + "\n".join(ev.notes)
-        item.setToolTip(tip)
+        item.setToolTip(display(tip))
 
     def _on_thumbnails(self, rel: str, before, after) -> None:
         item = self._item_for(rel)
@@ -400,7 +403,7 @@ class BatchDialog(QDialog):
         self.redo_button.setEnabled(bool(self.marked()) and self.worker is None)
 
     def marked(self) -> set[str]:
-        return {self.gallery.item(i).data(REL_ROLE) for i in range(self.gallery.count())
+        return {from_qt(self.gallery.item(i).data(REL_ROLE)) for i in range(self.gallery.count())
                 if self.gallery.item(i).text().startswith(MARK)}
 
     def toggle_marks(self) -> None:
@@ -417,7 +420,7 @@ class BatchDialog(QDialog):
     def open_item(self, item: QListWidgetItem) -> None:
         output = item.data(OUTPUT_ROLE)
         if output and self.open_file is not None:
-            self.open_file(output)
+            self.open_file(from_qt(output))
 
     def open_selected(self) -> None:
         for item in self.gallery.selectedItems():

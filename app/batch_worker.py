@@ -16,6 +16,9 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from engines.batch import BatchRun
+from engines.safe_read import open_regular
+
+from .qt_names import to_qt
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,8 @@ def thumbnail(path: Path | None, edge: int = THUMB) -> np.ndarray | None:
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as im:
+        # regular files only: a failed FIFO or /dev/zero link would block or fill memory here
+        with open_regular(path) as f, Image.open(f) as im:
             im.draft("RGB", (edge * 2, edge * 2))
             im = ImageOps.exif_transpose(im)
             im.thumbnail((edge, edge))
@@ -80,7 +84,8 @@ class BatchWorker(QThread):
                     last = now
                 self.event.emit(ev)
                 if ev.kind in ("done", "kept", "failed"):
-                    self.thumbnails.emit(ev.rel, thumbnail(ev.source), thumbnail(ev.output))
+                    # to_qt: a str signal argument would lose bytes of a name that is not UTF-8
+                    self.thumbnails.emit(to_qt(ev.rel), thumbnail(ev.source), thumbnail(ev.output))
         except Exception as exc:  # noqa: BLE001 - the dialog shows it; the editor keeps running
             log.exception("batch run failed")
             self.error.emit(str(exc) or type(exc).__name__)
