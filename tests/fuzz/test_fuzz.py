@@ -52,3 +52,16 @@ def test_the_long_fuzz_corpus(tmp_path):
     corpus = make_corpus(tmp_path / "corpus", seed=SEED + 1, scale=10)
     assert len(corpus.cases) >= 2000
     _check(run_corpus(corpus, tmp_path / "scratch"), corpus)
+
+
+def test_bench_fuzz_writes_the_counts(tmp_path, capsys):
+    import json
+
+    from engines.cli import main as cli
+
+    out = tmp_path / "fuzz.json"
+    assert cli(["bench", "fuzz", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["cases"] >= 300 and data["crash"] == data["hang"] == data["executed"] == 0
+    assert data["ok"] + data["clean"] == data["cases"] == len(data["rows"])
+    assert cli(["bench", "fuzz", "--scale", "0"]) == 2
