@@ -36,7 +36,6 @@ HOLE_THRESHOLD = 0.25  # as the PConv engine: most of a soft brush edge is insid
 THIN_DEPTH = 2.5  # px to the nearest known pixel: thinner regions are filled by diffusion
 CONTEXT = 1.0  # window context, x the hole box's longer side (at least MIN_CONTEXT px)
 MIN_CONTEXT = 48
-SPLIT_SIGMA = 3.0  # chosen on BSDS500 train crops: +0.3-0.5 dB for -0.02 texture ratio
 
 
 def _telea(image: np.ndarray, hole: np.ndarray, radius: float = 5.0) -> np.ndarray:
@@ -48,18 +47,6 @@ def _telea(image: np.ndarray, hole: np.ndarray, radius: float = 5.0) -> np.ndarr
     for c in range(3):
         out[..., c][hole] = np.clip(_inpaint_channel(np.ascontiguousarray(image[..., c]), mask8, radius,
                                                      cv2.INPAINT_TELEA), 0.0, 1.0)[hole]
-    return out
-
-
-def frequency_split(synth: np.ndarray, guide: np.ndarray, hole: np.ndarray, sigma: float) -> np.ndarray:
-    """Structure from the network, texture from the photo, literally: inside the hole, the low
-    frequencies (Gaussian ``sigma``) of the structure prediction plus the high frequencies of the
-    synthesis. The low band carries most of the error energy, where a prediction trained for
-    PSNR is best; the high band is the photo's own texture."""
-    blur = lambda a: cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    mixed = blur(guide) + (synth - blur(synth))
-    out = synth.copy()
-    out[hole] = np.clip(mixed[hole], 0.0, 1.0)
     return out
 
 
@@ -83,9 +70,6 @@ class TextureFillEngine:
         self.info = info
         self.guide_id = guide_id  # an inpainting model id; "" or unavailable -> Telea
         self.settings = settings
-        # > 0: inside the hole, frequencies below this Gaussian sigma (px) come from the structure
-        # prediction and those above from the synthesis (see frequency_split)
-        self.split_sigma = SPLIT_SIGMA
 
     def _guide_engine(self):
         if not self.guide_id:
@@ -146,8 +130,6 @@ class TextureFillEngine:
                                     on_level=lambda i, n: progress.append((i, n)))
             except ValueError as exc:
                 raise EngineError(f"cannot fill this hole from the photo: {exc}") from None
-            if self.split_sigma > 0:
-                filled = frequency_split(filled, guide, crop_hole, self.split_sigma)
             out[sl] = filled
             extras["levels"] = progress[-1][1] if progress else 0
             yield Progress(9, 10, "compositing")
