@@ -109,3 +109,17 @@ def test_a_mask_that_is_a_folder_or_a_link_loop_says_so(tmp_path, capsys):
     assert "mask: Cannot open a.png: it is a folder, not an image file" in err
     assert "mask: Cannot open b.png: it is a symbolic link loop" in err
     assert "no mask" not in err
+
+
+def test_long_names_that_the_naming_rules_lengthen_are_cut_to_fit(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    stem = "é" * 125  # 250 bytes: "-jpg" + ".png" would make 258
+    photo(src / (stem + ".jpg"))
+    photo(src / (stem + ".png"), seed=1)
+    assert batch(src, out, "--format", "png") == 0
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert len(names) == 2 and names[0] != names[1]
+    assert all(len(os.fsencode(n)) <= 255 and n.startswith("é" * 100) for n in names)
+    assert {n[-8:] for n in names} == {"-jpg.png", "-png.png"}  # cut at a character, tags kept
+    assert batch(src, out, "--format", "png") == 0  # resumes with the same names

@@ -8,6 +8,8 @@ Naming rules (predictable, the same on every resume):
    each get their source extension added: ``a-jpg.png`` and ``a-png.png``.
 3. A name already taken by a file this batch did not write gets ``-1``, ``-2``... unless
    ``overwrite`` is set. Names the journal recorded for a source are reused as they are.
+4. A name that what rules 1-3 add would push past 255 bytes keeps its end and loses the end of
+   its stem instead (a name the file system refuses could never be written).
 
 Inputs are never written: the output folder may not be the input folder, and when it lies inside
 it (with ``recursive``) it is left out of the scan.
@@ -136,9 +138,21 @@ def output_suffix(source_rel: str, fmt: str) -> str:
     return suffix if suffix.lower() in SAVABLE_SUFFIXES else ".png"
 
 
-def _with_stem(rel: str, stem: str, suffix: str) -> str:
+NAME_MAX = 255  # bytes in one file name (ext4, XFS, btrfs, APFS)
+
+
+def _with_stem(rel: str, stem: str, suffix: str, extra: str = "") -> str:
+    """``rel`` renamed to ``stem + extra + suffix``. When what the rules add (``extra``, a longer
+    suffix) would push a long name past one file name's limit, the stem is cut, at a character
+    boundary, so the output can still be written (rule 4)."""
     p = PurePosixPath(rel)
-    return str(p.with_name(stem + suffix))
+    raw = os.fsencode(stem)
+    room = NAME_MAX - len(os.fsencode(extra + suffix))
+    if len(raw) > room:
+        while room > 0 and (raw[room] & 0xC0) == 0x80:  # not inside a UTF-8 character
+            room -= 1
+        stem = os.fsdecode(raw[:room])
+    return str(p.with_name(stem + extra + suffix))
 
 
 def plan_outputs(
@@ -164,7 +178,7 @@ def plan_outputs(
             for rel in members:
                 p = PurePosixPath(rel)
                 tag = p.suffix.lstrip(".").lower() or "noext"
-                wanted[rel] = _with_stem(rel, f"{p.stem}-{tag}", output_suffix(rel, fmt))
+                wanted[rel] = _with_stem(rel, p.stem, output_suffix(rel, fmt), extra=f"-{tag}")
     taken = {v.casefold() for k, v in assigned.items()}
     items = []
     for rel in files:
@@ -177,7 +191,7 @@ def plan_outputs(
                 n = 0
                 while out.casefold() in taken or (out_dir / out).exists() or (out_dir / out).is_symlink():
                     n += 1
-                    out = _with_stem(str(p), f"{p.stem}-{n}", p.suffix)
+                    out = _with_stem(str(p), p.stem, p.suffix, extra=f"-{n}")
         taken.add(out.casefold())
         items.append(PlanItem(rel=rel, source=in_dir / rel, output_rel=out))
     return items
