@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	# The CPU wheel first: an unpinned torch would pull several GB of CUDA builds.
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,cluster]"
 	# cv2 comes from opencv-contrib-python-headless (xphoto: FSR, ShiftMap). A venv made before
 	# that switch also has opencv-python-headless, which shares the cv2 folder: remove it and
 	# reinstall contrib's files over whatever it took with it.

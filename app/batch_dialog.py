@@ -147,6 +147,14 @@ class BatchDialog(QDialog):
         self.jobs = QSpinBox()
         self.jobs.setRange(1, 16)
         self.jobs.setToolTip("Files read and written in parallel (networks still run one at a time)")
+        # Cluster (issue 23): off by default; Ray is imported only when a cluster run starts
+        self.cluster = QCheckBox("Ray cluster:")
+        self.cluster.setToolTip("Process the files on Ray workers (needs the cluster extra: "
+                                "pip install 'ganstudio[cluster]'); this editor still writes the output folder")
+        self.cluster_address = QLineEdit("ray")
+        self.cluster_address.setPlaceholderText("ray (this machine) · ray:auto · ray:HOST:PORT")
+        self.cluster_address.setEnabled(False)
+        self.cluster.toggled.connect(self.cluster_address.setEnabled)
 
         form = QFormLayout()
         form.addRow("Photos:", self.input)
@@ -168,6 +176,10 @@ class BatchDialog(QDialog):
         opts.addWidget(self.jobs)
         opts.addStretch(1)
         form.addRow("", opts)
+        cluster_row = QHBoxLayout()
+        cluster_row.addWidget(self.cluster)
+        cluster_row.addWidget(self.cluster_address, 1)
+        form.addRow("Cluster:", cluster_row)
         self._form = form
 
         self.file_label = QLabel(IDLE_FILE_TEXT)
@@ -251,6 +263,15 @@ class BatchDialog(QDialog):
             overwrite=self.overwrite.isChecked(), jobs=self.jobs.value(),
         )
 
+    def make_run(self, src: Path, out: Path, redo: set[str]) -> BatchRun:
+        """A plain run, or with *Cluster* checked one on Ray actors (raises BatchUsageError)."""
+        if not self.cluster.isChecked():
+            return BatchRun(src, out, self.options(), redo=redo)
+        from engines.batch.cluster import ClusterBatchRun, parse_cluster
+
+        return ClusterBatchRun(src, out, self.options(), redo=redo,
+                               address=parse_cluster(self.cluster_address.text()))
+
     def start_run(self, redo: set[str] | None = None) -> bool:
         """Check the settings and start; False (with the reason shown) when it can't start."""
         if self.worker is not None:
@@ -259,8 +280,8 @@ class BatchDialog(QDialog):
         if src is None or out is None:
             self._show_problem("Choose a folder of photos and an output folder.")
             return False
-        run = BatchRun(src, out, self.options(), redo=set(redo or ()))
         try:
+            run = self.make_run(src, out, set(redo or ()))
             items = run.prepare()
         except BatchUsageError as exc:
             self._show_problem(str(exc))

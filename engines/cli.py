@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--image-size", help="sr-memory: WIDTHxHEIGHT of the input (default 6000x4000)")
     bench.add_argument("--limit-512", type=int, default=0, help="inpaint: at most this many 512 crops")
     bench.add_argument("--merge", help="inpaint: keep rows of other models from this earlier JSON")
+    bench.add_argument("--cluster", help="batch: also on Ray actors (ray = a local instance)")
+    bench.add_argument("--workers", help="batch --cluster: comma-separated worker counts (default 1,2)")
     models = sub.add_parser("models", help="list, download, import, verify, remove models")
     msub = models.add_subparsers(dest="action", required=True)
     from .models.cli import add_arguments as _add_models_arguments

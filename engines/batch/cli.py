@@ -29,6 +29,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redo", action="store_true", help="redo every file, even those done in an earlier run")
     p.add_argument("--jobs", type=int, default=1, help="files processed in parallel (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; errors and the summary only")
+    p.add_argument("--cluster", metavar="ray[:ADDRESS]",
+                   help="process the files on Ray actors (pip install 'ganstudio[cluster]'): 'ray' starts a "
+                        "local instance on this machine (loopback only), 'ray:auto' or 'ray:HOST:PORT' joins a "
+                        "cluster. This process alone writes OUT_DIR and its journal. Inputs and outputs "
+                        "travel as bytes through Ray's object store, unless --shared")
+    p.add_argument("--workers", type=int, help="--cluster: worker actors, each loads the model once "
+                                               "(default: cores - 1 locally; the cluster's GPUs, else its CPUs - 1)")
+    p.add_argument("--shared", action="store_true",
+                   help="--cluster: IN_DIR (and --masks) are on storage every node sees at the same path; "
+                        "workers read inputs there (outputs still come back as bytes)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -42,8 +52,16 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed, masks=Path(args.masks) if args.masks else None, recursive=args.recursive,
         format=args.format, quality=args.quality, overwrite=args.overwrite, jobs=args.jobs,
     )
-    run = BatchRun(args.in_dir, args.out_dir, options)
     try:
+        if getattr(args, "cluster", None):  # Ray is imported only on this path (issue 23)
+            from .cluster import ClusterBatchRun, parse_cluster
+
+            run = ClusterBatchRun(args.in_dir, args.out_dir, options, address=parse_cluster(args.cluster),
+                                  workers=args.workers, shared=args.shared)
+        elif args.workers is not None or args.shared:
+            raise BatchUsageError("--workers and --shared go with --cluster")
+        else:
+            run = BatchRun(args.in_dir, args.out_dir, options)
         items = run.prepare()
     except BatchUsageError as exc:
         print(f"ganstudio batch: {exc}", file=sys.stderr)
@@ -55,6 +73,10 @@ def main(args: argparse.Namespace) -> int:
               + ("" if args.recursive else " (use --recursive for sub-folders)"), file=sys.stderr)
         return 0
     bar = ProgressBar(sys.stderr) if not args.quiet else None
+    if bar is not None and hasattr(run, "worker_line"):
+        from .cluster import ClusterProgress
+
+        bar = ClusterProgress(sys.stderr, run)
     gen = run.run()
     try:
         while True:
@@ -97,4 +119,7 @@ def main(args: argparse.Namespace) -> int:
             print(readable(f"  {rel}: {reason}"), file=sys.stderr)
     if summary.stopped:
         print(f"ganstudio batch: stopped early: {summary.stopped}", file=sys.stderr)
+    if hasattr(run, "summary_lines"):
+        for text in run.summary_lines():
+            print(text, file=sys.stderr)
     return 0 if summary.complete else 1

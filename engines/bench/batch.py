@@ -112,6 +112,10 @@ def format_row(r: dict[str, Any]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None):  # the Ray rows (engines/bench/batch_cluster.py, issue 23)
+        from .batch_cluster import main as cluster_main
+
+        return cluster_main(args)
     try:
         import torch
 
