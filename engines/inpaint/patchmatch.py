@@ -46,8 +46,8 @@ class SynthesisSettings:
     max_levels: int = 7
     em_coarse: int = 6  # EM iterations at the coarsest level
     em_fine: int = 2  # at the finest level (linear in between)
-    guide_weight: float = 8.0  # at the coarsest level, x guide_decay per finer level
-    guide_decay: float = 0.5
+    guide_weight: float = 8.0  # at the coarsest level, x guide_decay per finer level (chosen on BSDS train crops)
+    guide_decay: float = 1.0
     sigma_quantile: float = 0.25
     final_copy: float = 1.0  # share of the plain copy in the finest level's final estimate  # vote weights exp(-d / 2 sigma^2), sigma^2 = this quantile of d
     seed: int = 0
