@@ -74,6 +74,26 @@ def check_mask(mask: object, image: np.ndarray) -> np.ndarray:
     return mask
 
 
+def inpaint_inputs(engine_id: str, request: object, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What every inpainting engine checks first: ``(image, weight, fill)`` with the mask's values
+    clipped to [0, 1] as ``weight`` and ``fill = weight >= threshold``. Raises :class:`EngineError`
+    for a request of another task, a bad image or mask, or a mask that covers the whole image."""
+    if not isinstance(request, InpaintRequest):
+        raise EngineError(f"{engine_id} needs an InpaintRequest, got {type(request).__name__}")
+    image = check_image(request.image)
+    weight = np.clip(check_mask(request.mask, image), 0.0, 1.0)
+    fill = weight >= threshold
+    if fill.all():
+        raise EngineError("the mask covers the whole image: there is nothing to fill it from")
+    return image, weight, fill
+
+
+def nothing_to_fill(image: np.ndarray, started: float) -> RunGenerator:
+    """The run of an inpainting engine whose mask is empty: the image back, unchanged."""
+    yield Progress(1, 1, "nothing to fill")
+    return Result(image=image.copy(), seconds=time.perf_counter() - started)
+
+
 # ----------------------------------------------------------------------------- upscaling
 
 
@@ -126,20 +146,14 @@ class InpaintEngine:
         self._flags = flags
 
     def run(self, request: InpaintRequest, ctx: RunContext) -> RunGenerator:
-        if not isinstance(request, InpaintRequest):
-            raise EngineError(f"{self.info.id} needs an InpaintRequest, got {type(request).__name__}")
-        image = check_image(request.image)
-        fill = check_mask(request.mask, image) > 0.5
+        image, _, fill = inpaint_inputs(self.info.id, request)
         radius = float(request.radius)
         if not (radius > 0 and np.isfinite(radius)):
             raise EngineError(f"inpaint radius must be a positive number of pixels, got {request.radius}")
         started = time.perf_counter()
-        out = image.copy()
         if not fill.any():
-            yield Progress(1, 1, "nothing to fill")
-            return Result(image=out, seconds=time.perf_counter() - started)
-        if fill.all():
-            raise EngineError("the mask covers the whole image: there is nothing to fill it from")
+            return (yield from nothing_to_fill(image, started))
+        out = image.copy()
         # Only the mask's neighbourhood matters (the methods read pixels within `radius` of the
         # hole), so work on its bounding box plus a margin: fast for small holes in big photos.
         margin = int(np.ceil(radius)) * 2 + 4

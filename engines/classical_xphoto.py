@@ -19,7 +19,7 @@ import time
 import cv2
 import numpy as np
 
-from .classical import LICENSE, check_image, check_mask
+from .classical import LICENSE, inpaint_inputs, nothing_to_fill
 from .core.protocol import EngineError, EngineInfo, InpaintRequest, Input, Progress, Result, RunContext, RunGenerator, Task
 from .core.registry import register
 
@@ -48,17 +48,11 @@ class XphotoInpaintEngine:
         self._algorithm = algorithm
 
     def run(self, request: InpaintRequest, ctx: RunContext) -> RunGenerator:
-        if not isinstance(request, InpaintRequest):
-            raise EngineError(f"{self.info.id} needs an InpaintRequest, got {type(request).__name__}")
-        image = check_image(request.image)
-        fill = check_mask(request.mask, image) > 0.5
+        image, _, fill = inpaint_inputs(self.info.id, request)
         started = time.perf_counter()
-        out = image.copy()
         if not fill.any():
-            yield Progress(1, 1, "nothing to fill")
-            return Result(image=out, seconds=time.perf_counter() - started)
-        if fill.all():
-            raise EngineError("the mask covers the whole image: there is nothing to fill it from")
+            return (yield from nothing_to_fill(image, started))
+        out = image.copy()
         rows, cols = np.nonzero(fill.any(axis=1))[0], np.nonzero(fill.any(axis=0))[0]
         y0, y1 = max(0, rows[0] - MARGIN), min(image.shape[0], rows[-1] + 1 + MARGIN)
         x0, x1 = max(0, cols[0] - MARGIN), min(image.shape[1], cols[-1] + 1 + MARGIN)

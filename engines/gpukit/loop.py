@@ -117,6 +117,18 @@ def channels_last(model: torch.nn.Module) -> torch.nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
+def prepare(ctx: KitContext, model: torch.nn.Module, cfg: dict[str, Any], task: str, arch: str,
+            scale: int | None = None, cap: float = 4.0) -> float:
+    """Start ``model`` from its bundled counterpart (``--init``), switch it to channels_last and
+    return the batch-scaled learning rate; ``cfg`` records both for the card."""
+    init = load_init(model, counterpart_weights(ctx, task, arch, scale))
+    cfg["init"] = init["from"]
+    cfg["init_tensors"] = f"{init['loaded']} loaded, {init['skipped']} new"
+    channels_last(model)
+    cfg["lr"] = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"], cap)
+    return cfg["lr"]
+
+
 def load_init(model: torch.nn.Module, path: Path | None) -> dict[str, int]:
     """Copy the tensors of a bundled ``.safetensors`` whose names and shapes match (so a wider or
     larger-crop model still starts from what fits); returns counts for the card."""

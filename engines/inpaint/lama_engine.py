@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..classical import check_image, check_mask
+from ..classical import inpaint_inputs, nothing_to_fill
 from ..core.protocol import (EngineError, EngineInfo, InpaintRequest, Input, Progress, Result,
                              RunContext, RunGenerator, Task)
 from ..core.registry import register
@@ -103,17 +103,10 @@ class LamaEngine:
         return h[0].float().permute(1, 2, 0).cpu().numpy().clip(0.0, 1.0)
 
     def run(self, request: InpaintRequest, ctx: RunContext) -> RunGenerator:
-        if not isinstance(request, InpaintRequest):
-            raise EngineError(f"{self.info.id} needs an InpaintRequest, got {type(request).__name__}")
-        image = check_image(request.image)
-        weight = np.clip(check_mask(request.mask, image), 0.0, 1.0)
-        fill = weight >= HOLE_THRESHOLD
+        image, weight, fill = inpaint_inputs(self.info.id, request, HOLE_THRESHOLD)
         started = time.perf_counter()
         if not fill.any():
-            yield Progress(1, 1, "nothing to fill")
-            return Result(image=image.copy(), seconds=time.perf_counter() - started)
-        if fill.all():
-            raise EngineError("the mask covers the whole image: there is nothing to fill it from")
+            return (yield from nothing_to_fill(image, started))
         yield Progress(0, 1, "loading LaMa")
         loaded = self.model()
         ctx.cancel.raise_if_cancelled()

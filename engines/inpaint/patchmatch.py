@@ -47,7 +47,7 @@ class SynthesisSettings:
     em_coarse: int = 6  # EM iterations at the coarsest level
     em_fine: int = 2  # at the finest level (linear in between)
     guide_weight: float = 8.0  # at the coarsest level, x guide_decay per finer level (chosen on BSDS train crops)
-    guide_decay: float = 1.0
+    guide_decay: float = 0.7
     sigma_quantile: float = 0.25
     final_copy: float = 1.0  # share of the plain copy in the finest level's final estimate  # vote weights exp(-d / 2 sigma^2), sigma^2 = this quantile of d
     seed: int = 0
@@ -148,7 +148,6 @@ class _Level:
         return idx // self.wp, idx % self.wp
 
     def valid_source(self, idx):
-        torch = self.torch
         inside = (idx >= 0) & (idx < self.hp * self.wp)
         return inside & self.src_ok[idx.clamp(0, self.hp * self.wp - 1)]
 

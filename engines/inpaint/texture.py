@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..classical import check_image, check_mask
+from ..classical import check_mask, inpaint_inputs, nothing_to_fill
 from ..core.protocol import (EngineError, EngineInfo, InpaintRequest, Input, Progress, Result, RunContext,
                              RunGenerator, Task, drive)
 from . import window as win
@@ -82,17 +82,10 @@ class TextureFillEngine:
             return None
 
     def run(self, request: InpaintRequest, ctx: RunContext) -> RunGenerator:
-        if not isinstance(request, InpaintRequest):
-            raise EngineError(f"{self.info.id} needs an InpaintRequest, got {type(request).__name__}")
-        image = check_image(request.image)
-        weight = np.clip(check_mask(request.mask, image), 0.0, 1.0)
+        image, weight, hole = inpaint_inputs(self.info.id, request, HOLE_THRESHOLD)
         started = time.perf_counter()
-        hole = weight >= HOLE_THRESHOLD
         if not hole.any():
-            yield Progress(1, 1, "nothing to fill")
-            return Result(image=image.copy(), seconds=time.perf_counter() - started)
-        if hole.all():
-            raise EngineError("the mask covers the whole image: there is nothing to fill it from")
+            return (yield from nothing_to_fill(image, started))
         source = ~hole
         if getattr(request, "source", None) is not None:
             try:

@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import crop_batch, dihedral, rgb_to_lab, synthetic_hints, to_unit
-from ..loop import (EMA, KitContext, channels_last, cosine, counterpart_weights, load_init, scaled_lr, set_lr,
-                    template_card, write_export)
+from ..loop import EMA, KitContext, cosine, prepare, set_lr, template_card, write_export
 
 CONFIG = {"width": 0.25, "spread_input": True, "crop": 128, "batch": 64, "base_lr": 3e-4, "base_batch": 8,
           "many_frac": 0.3, "class_weight": 1.0}
@@ -35,11 +34,7 @@ def train(ctx: KitContext) -> list:
         facades = F.interpolate(facades.float(), size=(NET_SIZE, NET_SIZE), mode="area").round_().to(torch.uint8)
     pool = torch.cat([bsds, facades]).contiguous()
     model = SIGGRAPHGenerator(width=cfg["width"], spread_input=cfg["spread_input"]).to(ctx.device)
-    init = load_init(model, counterpart_weights(ctx, "colorize", "siggraph17"))
-    cfg["init"] = init["from"]
-    channels_last(model)
-    lr = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"])
-    cfg["lr"] = lr
+    lr = prepare(ctx, model, cfg, "colorize", "siggraph17")
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99))
     ema = EMA(model)
     model.train()

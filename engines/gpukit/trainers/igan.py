@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import scaled_square_crops
-from ..loop import EMA, KitContext, channels_last, counterpart_weights, load_init, scaled_lr, set_lr, template_card, write_export
+from ..loop import EMA, KitContext, channels_last, counterpart_weights, load_init, scaled_lr, template_card, write_export
 
 CONFIG = {"size": 64, "nz": 100, "ngf": 32, "ndf": 64, "nef": 32, "batch": 256, "base_lr": 2e-4, "base_batch": 64,
           "gan_share": 0.8}

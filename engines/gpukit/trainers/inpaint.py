@@ -15,8 +15,7 @@ from __future__ import annotations
 import torch
 
 from ..augment import crop_batch, dihedral, hole_masks
-from ..loop import (EMA, KitContext, channels_last, cosine, counterpart_weights, load_init, scaled_lr, set_lr,
-                    template_card, write_export)
+from ..loop import EMA, KitContext, cosine, prepare, set_lr, template_card, write_export
 
 CONFIG = {"base": 16, "layers": 7, "crop": 256, "batch": 32, "base_lr": 2e-4, "base_batch": 4,
           "finetune_frac": 0.15, "hole_weight": 6.0, "valid_weight": 1.0, "tv_weight": 0.1}
@@ -32,11 +31,7 @@ def train(ctx: KitContext) -> list:
     # both photo sets, as the CPU trainer: BSDS500 train+test crops and facades photos
     pools = [torch.from_numpy(ctx.data[k]).to(ctx.device).permute(0, 3, 1, 2).contiguous() for k in ("bsds", "facades")]
     model = PConvUNet(cfg["base"], cfg["layers"]).to(ctx.device)
-    init = load_init(model, counterpart_weights(ctx, "inpaint", "pconv_unet"))
-    cfg["init"] = init["from"]
-    channels_last(model)
-    lr = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"])
-    cfg["lr"] = lr
+    lr = prepare(ctx, model, cfg, "inpaint", "pconv_unet")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     ema = EMA(model)
     model.train()

@@ -10,8 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import crop_batch, dihedral
-from ..loop import (EMA, KitContext, channels_last, cosine, counterpart_weights, load_init, scaled_lr, set_lr,
-                    template_card, write_export)
+from ..loop import EMA, KitContext, cosine, prepare, set_lr, template_card, write_export
 from .spade import resized_pairs
 
 CONFIG = {"width": 16, "crop": 256, "load": 286, "batch": 32, "base_lr": 1e-3, "base_batch": 16}
@@ -26,11 +25,7 @@ def train(ctx: KitContext) -> list:
     cfg = {**CONFIG, **(DRY if ctx.dry_run else {})}
     photos, labels = resized_pairs(ctx, cfg["load"])
     net = FacadeSegNet(N_CLASSES, cfg["width"]).to(ctx.device).train()
-    init = load_init(net, counterpart_weights(ctx, "synthesize", "facades-segnet"))
-    cfg["init"] = init["from"]
-    channels_last(net)
-    lr = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"], cap=2.0)
-    cfg["lr"] = lr
+    lr = prepare(ctx, net, cfg, "synthesize", "facades-segnet", cap=2.0)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     ema = EMA(net)
     step, losses = 0, {}

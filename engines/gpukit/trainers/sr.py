@@ -12,8 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import bicubic_down, crop_batch, dihedral, to_unit
-from ..loop import (EMA, KitContext, channels_last, cosine, counterpart_weights, load_init, scaled_lr, set_lr,
-                    template_card, write_export)
+from ..loop import EMA, KitContext, cosine, prepare, set_lr, template_card, write_export
 
 CONFIG = {"num_feat": 48, "num_conv": 12, "batch": 64, "lr_patch": 48, "base_lr": 5e-4, "base_batch": 16}
 DRY = {"num_feat": 8, "num_conv": 2, "batch": 2, "lr_patch": 8}
@@ -27,11 +26,7 @@ def train(ctx: KitContext) -> list:
     cfg = {**CONFIG, **(DRY if ctx.dry_run else {}), "scale": scale}
     photos = torch.from_numpy(ctx.data["bsds"]).to(ctx.device).permute(0, 3, 1, 2).contiguous()
     model = SRVGGNetCompact(num_feat=cfg["num_feat"], num_conv=cfg["num_conv"], upscale=scale).to(ctx.device)
-    init = load_init(model, counterpart_weights(ctx, "upscale", "srvgg", scale))
-    cfg["init"] = init["from"]
-    channels_last(model)
-    lr = scaled_lr(cfg["base_lr"], cfg["batch"], cfg["base_batch"])
-    cfg["lr"] = lr
+    lr = prepare(ctx, model, cfg, "upscale", "srvgg", scale)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99))
     ema = EMA(model)
     step, losses = 0, {}
