@@ -139,6 +139,23 @@ def test_the_worker_alone_processes_a_private_copy(tmp_path):
     assert not w.tmp.exists()
 
 
+def test_private_folders_of_dead_actors_are_swept(tmp_path):
+    """A killed actor cannot clean up: the next actor on that node removes its private folder."""
+    from engines.batch.cluster import PRIVATE_PREFIX, sweep_private_folders
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead = tmp_path / f"{PRIVATE_PREFIX}{int(gone.stdout)}-abc"
+    (dead / "in").mkdir(parents=True)
+    (dead / "in" / "img03.png").write_bytes(b"copy")
+    alive = tmp_path / f"{PRIVATE_PREFIX}{os.getpid()}-def"
+    alive.mkdir()
+    other = tmp_path / f"{PRIVATE_PREFIX}notapid"
+    other.mkdir()
+    assert sweep_private_folders(str(tmp_path)) == [dead]
+    assert not dead.exists() and alive.exists() and other.exists()
+
+
 # ---------------------------------------------------------------------------- a real Ray instance
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):

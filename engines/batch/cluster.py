@@ -124,7 +124,8 @@ class BatchWorker:
         from ..core.protocol import Task
         from .tasks import spec_for
 
-        self.tmp = Path(tempfile.mkdtemp(prefix="ganstudio-batch-worker-"))
+        sweep_private_folders()
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
         self.shared = in_dir is not None
         masks = Path(masks_dir) if (self.shared and masks_dir) else \
             (self.tmp / "masks" if options.masks is not None else None)
@@ -188,6 +189,32 @@ class BatchWorker:
         import shutil
 
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+PRIVATE_PREFIX = "ganstudio-batch-worker-"
+
+
+def sweep_private_folders(tmp_root: str | None = None) -> list[Path]:
+    """Remove the private folders of actors that died on this node (killed mid-file, their node
+    restarted): ``ganstudio-batch-worker-<pid>-*`` whose process is gone. Returns those removed."""
+    import shutil
+    import tempfile
+
+    removed = []
+    for folder in Path(tmp_root or tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid_text = folder.name[len(PRIVATE_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # alive (or not ours to signal): keep
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def _write_private(path: Path, data: bytes) -> None:
