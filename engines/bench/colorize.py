@@ -3,7 +3,10 @@
 Protocol: each photo is resized (area) to 256², the size the paper evaluates at; for every hint
 count in ``COUNTS`` we draw that many random hints from the true image (uniform positions, each
 the mean colour of a 3 x 3 patch; the same hints for every model, seeded per image), colorize the
-photo's L with them, and measure PSNR on RGB (8-bit rounded, as saved PNGs) against the truth.
+photo's L with them, and measure PSNR on RGB (8-bit rounded, as saved PNGs) against the truth,
+the colourfulness ratio (Hasler & Suesstrunk's M of the output / M of the truth, per photo, then
+averaged) and the hint error (mean CIE76 Delta E between each hint's colour and the mean Lab of the
+output over the hint's own 3 x 3 patch; None without hints).
 Timing: a full pass on one photo at its own resolution and a preview pass (the photo scaled to
 the editor's 256 px preview size) each report the median of a few runs on this machine.
 """
@@ -22,6 +25,7 @@ import numpy as np
 from ..core.protocol import ColorizeRequest, Engine, RunContext, Task, drive
 from ..colorize.engine import PREVIEW_SIDE
 from ..colorize.hints import random_hints_from_image
+from ..colorize.lab import rgb_to_lab
 
 COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
 SIZE = 256
@@ -36,6 +40,36 @@ def psnr_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
 
 
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Suesstrunk (2003) colourfulness M of an RGB [0, 1] image, on the 0-255 scale."""
+    x = np.clip(np.asarray(rgb, np.float64), 0, 1) * 255.0
+    rg = x[..., 0] - x[..., 1]
+    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def colourfulness_ratio(pred: np.ndarray, truth: np.ndarray) -> float:
+    """M of ``pred`` / M of ``truth`` (a truth with M below 1, i.e. grey, counts as 1)."""
+    return colourfulness(pred) / max(1.0, colourfulness(truth))
+
+
+def hint_errors(pred: np.ndarray, hints) -> np.ndarray:
+    """CIE76 Delta E of each hint: its colour vs the output's mean Lab over the hint's patch."""
+    if not hints:
+        return np.zeros(0)
+    lab = rgb_to_lab(np.clip(pred, 0, 1))
+    h, w = lab.shape[:2]
+    want = rgb_to_lab(np.array([hh.rgb for hh in hints], np.float32).reshape(-1, 1, 3))[:, 0]
+    out = []
+    for hint, target in zip(hints, want):
+        size = max(1, int(hint.size))
+        x0 = int(np.clip(round(hint.x - (size - 1) / 2.0), 0, w - 1))
+        y0 = int(np.clip(round(hint.y - (size - 1) / 2.0), 0, h - 1))
+        got = lab[y0 : y0 + size, x0 : x0 + size].reshape(-1, 3).mean(axis=0)
+        out.append(float(np.linalg.norm(got - target)))
+    return np.array(out)
+
+
 @dataclass(frozen=True)
 class Row:
     model: str
@@ -44,6 +78,8 @@ class Row:
     psnr_rgb: float
     seconds: float
     images: int
+    colourfulness_ratio: float = float("nan")
+    hint_error: float | None = None  # mean Delta E over all hints of all photos; None with 0 hints
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -83,13 +119,16 @@ def run_bench(images: list[np.ndarray], models: list[str], dataset: str, counts=
         engine = resolve_engine(model)
         ctx = RunContext()
         for n in counts:
-            ps, secs = [], []
+            ps, secs, cr, errs = [], [], [], []
             for img, hints in zip(images, hint_sets[n]):
                 started = time.perf_counter()
                 result = drive(engine.run(ColorizeRequest(image=img, hints=tuple(hints)), ctx))
                 secs.append(time.perf_counter() - started)
                 ps.append(psnr_rgb(result.image, img))
-            row = Row(model, dataset, n, round(float(np.mean(ps)), 3), round(float(np.mean(secs)), 4), len(images))
+                cr.append(colourfulness_ratio(result.image, img))
+                errs.extend(hint_errors(result.image, hints))
+            row = Row(model, dataset, n, round(float(np.mean(ps)), 3), round(float(np.mean(secs)), 4), len(images),
+                      round(float(np.mean(cr)), 3), round(float(np.mean(errs)), 2) if errs else None)
             rows.append(row)
             if on_row:
                 on_row(row)
@@ -121,11 +160,60 @@ def timing(model: str, photo: np.ndarray, hints: int = 10, repeats: int = 5) -> 
             "width": photo.shape[1], "height": photo.shape[0]}
 
 
-HEADER = f"{'model':<34} {'set':<8} {'hints':>5} {'PSNR':>7} {'s/img':>7}"
+HEADER = f"{'model':<34} {'set':<8} {'hints':>5} {'PSNR':>7} {'colour':>6} {'hintdE':>6} {'s/img':>7}"
 
 
 def format_row(r: Row) -> str:
-    return f"{r.model:<34} {r.dataset:<8} {r.hints:>5} {r.psnr_rgb:7.2f} {r.seconds:7.3f}"
+    err = "-" if r.hint_error is None else f"{r.hint_error:.2f}"
+    return (f"{r.model:<34} {r.dataset:<8} {r.hints:>5} {r.psnr_rgb:7.2f} {r.colourfulness_ratio:6.3f} {err:>6} "
+            f"{r.seconds:7.3f}")
+
+
+GRID_COUNTS = (0, 5, 10, 30)
+
+
+def grid(images: list[np.ndarray], models: list[str], path: Path, photos: int = 3, seed: int = 0,
+         counts=GRID_COUNTS) -> Path:
+    """A PNG: per photo and model a row grey | output with each of ``counts`` hints | truth.
+
+    Hints as in the bench (seeded per photo and count); each hint is drawn on its output as a
+    small dot of its colour in a black-and-white ring, so marks around the points stay visible.
+    """
+    from PIL import Image
+
+    def dots(tile: np.ndarray, hints) -> np.ndarray:
+        out = np.ascontiguousarray((np.clip(tile, 0, 1) * 255).round().astype(np.uint8))
+        for h in hints:
+            c = (int(round(h.x)), int(round(h.y)))
+            cv2.circle(out, c, 4, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.circle(out, c, 3, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.circle(out, c, 2, tuple(int(round(v * 255)) for v in h.rgb), -1, cv2.LINE_AA)
+        return out
+
+    label_h = 18
+    rows = []
+    header = np.full((label_h, SIZE * (len(counts) + 2), 3), 255, np.uint8)
+    for k, name in enumerate(["grey"] + [f"{n} hints" for n in counts] + ["truth"]):
+        cv2.putText(header, name, (SIZE * k + 6, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    rows.append(header)
+    engines = {m: resolve_engine(m) for m in models}
+    ctx = RunContext()
+    for i, img in enumerate(images[:photos]):
+        L = rgb_to_lab(img)[..., 0]
+        grey = np.repeat(((L / 100.0) * 255).round().clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        for m, engine in engines.items():
+            tiles = [grey]
+            for n in counts:
+                hints = tuple(random_hints_from_image(np.random.default_rng([seed, i, n]), img, n, HINT_PATCH))
+                res = drive(engine.run(ColorizeRequest(image=img, hints=hints), ctx))
+                tiles.append(dots(res.image, hints))
+            tiles.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))
+            row = np.concatenate(tiles, axis=1)
+            cv2.putText(row, m, (6, SIZE - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
+            rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    return path
 
 
 def plot(rows: list[Row], path: Path) -> Path:
@@ -171,6 +259,9 @@ def write_json(rows: list[Row], path: Path, extra: dict[str, Any] | None = None)
     data = {"task": "colorize", "rows": [r.as_dict() for r in rows],
             "protocol": f"photos resized (area) to {SIZE}x{SIZE}; N random hints from the true image "
                         f"(uniform positions, mean colour of a {HINT_PATCH}x{HINT_PATCH} patch, same hints "
-                        "for every model); PSNR on 8-bit RGB", **(extra or {})}
+                        "for every model); PSNR on 8-bit RGB; colourfulness_ratio = mean over photos of "
+                        "Hasler-Suesstrunk M(output) / M(truth); hint_error = mean CIE76 Delta E between each "
+                        "hint's colour and the output's mean Lab over its patch (null with 0 hints)",
+            **(extra or {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())

@@ -91,6 +91,7 @@ def bench_main(args: argparse.Namespace) -> int:
     if args.json:
         out = Path(args.json)
         png = bench.plot(rows, out.with_suffix(".png"))
-        bench.write_json(rows, out, {"timing": timings, "plot": png.name})
-        print(f"wrote {out} and {png}")
+        grid = bench.grid(images, models, out.with_name(out.stem + "-grid.png"))
+        bench.write_json(rows, out, {"timing": timings, "plot": png.name, "grid": grid.name})
+        print(f"wrote {out}, {png} and {grid}")
     return 0
