@@ -1,9 +1,9 @@
 """The classical colorization baseline (no network): each hint's ab spread over its region.
 
-Every pixel takes the ab of the hint that is "nearest" in a cost mixing image distance and
-lightness difference (:mod:`.spread`, at the network's 256² working size, so results do not
-depend on photo size). That is a nearest-hint region of similar L: an edge in lightness acts as a
-soft wall. With no hints the result is grey.
+Every pixel takes the ab of the one hint that is "nearest" (never a mix of hints) in a geodesic
+cost on L (:func:`.refine.geodesic_spread`: path length plus the lightness edges crossed on the way,
+plus the pixel's lightness difference to the hint), at the network's 256² working size, so results
+do not depend on photo size. Colour stops at strong edges of L. With no hints the result is grey.
 The ab plane is joined with the photo's full-resolution L, like the network engines.
 """
 
@@ -15,7 +15,7 @@ from ..classical import check_image
 from ..core.protocol import ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task
 from ..core.registry import register
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
-from .spread import spread_hints
+from .refine import geodesic_spread
 
 
 class BaselineColorizer:
@@ -36,7 +36,7 @@ class BaselineColorizer:
         started = time.perf_counter()
         yield Progress(0, 2, "spreading hints")
         L_full = rgb_to_lab(image)[..., 0]
-        ab = spread_hints(net_L(L_full, NET_SIZE), hints, image.shape[:2])
+        ab = geodesic_spread(net_L(L_full, NET_SIZE), hints, image.shape[:2])
         ctx.cancel.raise_if_cancelled()
         yield Progress(1, 2, "join with full-resolution L")
         return Result(image=join_ab(L_full, ab), seconds=time.perf_counter() - started,

@@ -3,8 +3,11 @@
 Tensor contract of :meth:`ColorizeEngine.run`: the request's image is ``float32 H x W x 3`` RGB in
 [0, 1] (any source bit depth; only its L is used, so a colour photo is re-coloured and hints
 override its colours); hints are in image pixel coordinates with RGB colours in [0, 1]. The
-network sees L resized to 256²; its ab is resized to H x W and joined with the photo's own
-full-resolution L (:func:`.lab.join_ab`), so the result has exactly the photo's lightness.
+network sees L resized to 256²; for SIGGRAPH17 nets its ab is then refined at that size
+(:func:`.refine.refine_ab`: each hint's own colour at its point, the correction spread edge-aware;
+the class head's annealed-mean prior where no hint is near, when ``PRIOR_WEIGHT`` > 0), resized to
+H x W and joined with the photo's own full-resolution L (:func:`.lab.join_ab`), so the result has
+exactly the photo's lightness.
 ``Result.extras``: ``ab`` (float32 256 x 256 x 2, the network-size prediction), ``arch``, ``hints``.
 
 Models come from cards (``task: "colorize"``) in the bundled ``resources/weights/`` and the user's
@@ -30,6 +33,7 @@ from ..cards import card_files, default_folders
 from ..sr.engine import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
+from .refine import MIX, MIX_PLAIN, refine_ab
 from .spread import spread_hints
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
@@ -137,8 +141,12 @@ class ColorizeEngine:
         yield Progress(1, 3, "network")
         dtype = ctx.dtype if ctx.device.startswith("cuda") else "float32"  # no half kernels on CPU
         module = self.module_for(ctx.device, dtype)
-        ab, logits = predict(module, L_full, hints, net_size_for(*L_full.shape))
+        size = net_size_for(*L_full.shape)
+        ab, logits = predict(module, L_full, hints, size)
         ctx.cancel.raise_if_cancelled()
+        if logits is not None:  # SIGGRAPH17: hint colours at their points, prior away from hints
+            mix = MIX if getattr(module, "spread_input", False) else MIX_PLAIN
+            ab = refine_ab(net_L(L_full, size), ab, hints, L_full.shape, logits[0].numpy(), mix=mix)
         yield Progress(2, 3, "join with full-resolution L")
         out = join_ab(L_full, ab)
         extras = {"ab": ab, "arch": self.model().arch.name, "hints": len(hints)}
