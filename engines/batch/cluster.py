@@ -48,7 +48,7 @@ from . import metadata
 from .journal import DONE, FAILED, STARTED
 from .plan import BatchOptions, BatchUsageError, PlanItem
 from .progress import ProgressBar
-from .runner import BatchRun, BatchSummary, FileEvent, FileFailed, _is_disk_full, _return_freed_memory
+from .runner import BatchRun, BatchSummary, FileEvent, FileFailed, _is_disk_full, _return_freed_memory, rss_mb
 
 log = logging.getLogger(__name__)
 
@@ -220,17 +220,6 @@ def sweep_private_folders(tmp_root: str | None = None) -> list[Path]:
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def rss_mb() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return 0.0
 
 
 # ---------------------------------------------------------------------------- the driver

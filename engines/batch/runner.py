@@ -533,6 +533,20 @@ def _return_freed_memory() -> None:
         pass
 
 
+def rss_mb() -> float:
+    """Current resident set size (MiB) from /proc (Linux); the peak from getrusage elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def glob_escape(name: str) -> str:
     import glob
 

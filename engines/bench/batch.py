@@ -22,22 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..batch.runner import rss_mb
+
 WARMUP = 10
 DEFAULT_COUNT = 100
-
-
-def rss_mb() -> float:
-    """Current resident set size (MiB) from /proc (Linux); the peak from getrusage elsewhere."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def sample_photos(folder: Path, count: int) -> Path:
@@ -111,11 +99,9 @@ def format_row(r: dict[str, Any]) -> str:
             f"{r['rss_before_mb']:>10.1f} {r['rss_warm_mb']:>8.1f} {r['rss_end_mb']:>8.1f} {r['rss_growth_pct']:>6.2f}%")
 
 
-def main(args: argparse.Namespace) -> int:
-    if getattr(args, "cluster", None):  # the Ray rows (engines/bench/batch_cluster.py, issue 23)
-        from .batch_cluster import main as cluster_main
-
-        return cluster_main(args)
+def bench_setup(args) -> tuple[Path, str, int] | None:
+    """One torch thread (as each batch worker has) and the photos to run: ``(folder, name,
+    count)``, or None after saying on stderr that ``--data`` is not a folder."""
     try:
         import torch
 
@@ -123,13 +109,25 @@ def main(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     count = args.limit or DEFAULT_COUNT
-    if args.data:
-        photos, dataset = Path(args.data), Path(args.data).name
-        if not photos.is_dir():
-            print(f"ganstudio bench batch: data folder not found: {photos}", file=sys.stderr)
-            return 2
-    else:
+    if not args.data:
         photos, dataset = default_photos(count)
+        return photos, dataset, count
+    photos = Path(args.data)
+    if not photos.is_dir():
+        print(f"ganstudio bench batch: data folder not found: {photos}", file=sys.stderr)
+        return None
+    return photos, photos.name, count
+
+
+def main(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None):  # the Ray rows (engines/bench/batch_cluster.py, issue 23)
+        from .batch_cluster import main as cluster_main
+
+        return cluster_main(args)
+    setup = bench_setup(args)
+    if setup is None:
+        return 2
+    photos, dataset, count = setup
     models = [m.strip() for m in (args.models or "bicubic,default").split(",") if m.strip()]
     print(f"photos: {photos} ({dataset}), {count} per model, torch threads 1", flush=True)
     print(HEADER, flush=True)

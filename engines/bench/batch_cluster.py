@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .batch import DEFAULT_COUNT, default_photos
+from .batch import bench_setup
 
 
 def _subset(photos: Path, count: int, root: Path) -> Path:
@@ -120,20 +120,10 @@ def main(args: argparse.Namespace) -> int:
     except ValueError:
         print("ganstudio bench batch: --workers takes counts such as 1,2", file=sys.stderr)
         return 2
-    try:
-        import torch
-
-        torch.set_num_threads(1)  # like each actor: one thread per worker
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    count = args.limit or DEFAULT_COUNT
-    if args.data:
-        photos, dataset = Path(args.data), Path(args.data).name
-        if not photos.is_dir():
-            print(f"ganstudio bench batch: data folder not found: {photos}", file=sys.stderr)
-            return 2
-    else:
-        photos, dataset = default_photos(count)
+    setup = bench_setup(args)  # one torch thread here, as each actor has
+    if setup is None:
+        return 2
+    photos, dataset, count = setup
     models = [m.strip() for m in (args.models or "default").split(",") if m.strip()]
     print(f"photos: {photos} ({dataset}), {count} per run, upscale x4, torch threads 1 per worker", flush=True)
     print(HEADER, flush=True)
