@@ -5,30 +5,14 @@ mark to redo), and a FIFO that fails does not block the thumbnail reader."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
+from test_batch_dialog import dialog  # noqa: F401 - the same bicubic x2 dialog fixture
 
-from app.batch_dialog import MARK, BatchDialog
+from app.batch_dialog import MARK
 
 BAD_NAME = os.fsdecode(b"bad-\xff.png")
-
-
-@pytest.fixture
-def dialog(qtbot, tmp_path):
-    opened: list[str] = []
-    d = BatchDialog(open_file=opened.append)
-    d.opened = opened
-    qtbot.addWidget(d)
-    d.input.edit.setText(str(tmp_path / "in"))
-    d.output.edit.setText(str(tmp_path / "out"))
-    d.model.setCurrentIndex(d.model.findData("bicubic"))
-    d.scale.setValue(2)
-    d.show()
-    yield d
-    d.stop()
 
 
 def test_a_name_that_is_not_utf8_survives_the_gallery_and_a_fifo_does_not_block(qtbot, dialog, tmp_path):
