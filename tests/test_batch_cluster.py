@@ -19,6 +19,7 @@ from PIL import Image
 
 from engines.batch import BatchOptions, BatchRun, BatchUsageError
 from engines.batch.journal import JOURNAL_NAME
+from generators import run_to_end
 
 ROOT = Path(__file__).resolve().parents[1]
 BSDS_VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "photos" / "bsds500" / "val"
@@ -58,13 +59,7 @@ def _journal_content(out: Path) -> dict[str, dict]:
 
 
 def _drain(run):
-    gen = run.run()
-    events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, events
+    return run_to_end(run.run())
 
 
 def _single(src: Path, out: Path, options: BatchOptions):

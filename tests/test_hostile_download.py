@@ -28,12 +28,7 @@ def server():
         yield srv
 
 
-def _run(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
+from generators import result_of as _run  # noqa: E402
 
 
 def test_a_trickling_server_is_stopped_and_the_part_resumes(server, tmp_path):

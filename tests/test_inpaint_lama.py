@@ -26,6 +26,7 @@ from engines.core.protocol import EngineError, EngineInfo, InpaintRequest, Input
 from engines.inpaint.lama import LamaGenerator
 from engines.inpaint.lama_engine import LamaEngine, lama_window, register_card, to_network
 from engines.weights import WeightsError, load_model, read_state_dict, save_safetensors
+from generators import run_to_end
 
 torch.set_num_threads(1)
 SMALL = {"ngf": 8, "n_blocks": 2}
@@ -58,13 +59,7 @@ def engine(small_weights):
 
 
 def _events(engine, image, mask, ctx=None):
-    gen = engine.run(InpaintRequest(image=image, mask=mask), ctx or RunContext())
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return stop.value, events
+    return run_to_end(engine.run(InpaintRequest(image=image, mask=mask), ctx or RunContext()))
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:

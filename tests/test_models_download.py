@@ -60,13 +60,7 @@ def _catalog(tmp_path: Path, monkeypatch, **entries) -> list:
     return load_catalog()
 
 
-def _run(gen):
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return stop.value, events
+from generators import run_to_end as _run  # noqa: E402 - (value, events)
 
 
 def _sha(data: bytes) -> str:

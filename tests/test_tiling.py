@@ -12,14 +12,7 @@ from engines.core import Cancelled, CancelToken, EngineError, Progress
 from engines.tiling import auto_tile_size, plan_tiles, run_tiled
 
 
-def run(gen):
-    """Drive a run_tiled generator: (output, events)."""
-    events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, events
+from generators import run_to_end as run  # noqa: E402 - a run_tiled generator: (output, events)
 
 
 def rand(h, w, c=3, seed=0):
