@@ -249,14 +249,11 @@ def export(ckpt: Path, dest: Path, half: bool = True) -> Path:
     """Write the generator weights of a training checkpoint as (fp16) ``.safetensors``."""
     import torch
 
-    from ..weights.files import save_safetensors
+    from ..weights.files import half_where_fits, save_safetensors
 
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     sd = state["model"]
-    if half:
-        # fp16 where the values fit; a BatchNorm running variance of the deep blocks can exceed
-        # fp16's 65504 (unnormalised activations), so those few vectors stay fp32
-        fits = lambda t: t.is_floating_point() and float(t.abs().max()) < 6.0e4  # noqa: E731
-        sd = {k: (v.half() if fits(v) else v) for k, v in sd.items()}
+    if half:  # a BatchNorm running variance of the deep blocks can exceed fp16's 65504: fp32 there
+        sd = half_where_fits(sd)
     save_safetensors(sd, dest, half=False)
     return dest

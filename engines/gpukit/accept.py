@@ -296,13 +296,11 @@ def accept(src: Path, data: Path, weights: Path, limit: int = 20, replace: bool 
 
 
 def _forget(registry, card_json: Path) -> None:
+    """Take a staged model out of the registry again (ids as the engines derive them from a card)."""
     data = json.loads(card_json.read_text())
     for task in ("upscale", "inpaint", "colorize", "synthesize", "latent"):
         for mid in (data["id"], f"pconv-{data['id']}", f"spade-{data['id']}"):
-            try:
-                registry.unregister(task, mid)
-            except ValueError:
-                pass
+            registry.unregister(task, mid)
 
 
 def _files_of(card_path: Path) -> list[str]:

@@ -152,16 +152,6 @@ class Export:
     card: dict[str, Any]
 
 
-def half_state(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """fp16 where the values fit (a BatchNorm running variance can exceed fp16's 65504)."""
-    out = {}
-    for k, v in sd.items():
-        v = v.detach().float().cpu() if v.is_floating_point() else v.detach().cpu()
-        fits = v.is_floating_point() and float(v.abs().max()) < 6.0e4 if v.numel() else True
-        out[k] = v.half() if v.is_floating_point() and fits else v
-    return out
-
-
 def bundled_counterpart(folder: Path, task: str, arch: str, scale: int | None = None) -> Path | None:
     """The card (``.json``) of the bundled model a kit model competes with: same task, architecture
     (and SR scale), the default first. Found by what it is, not by file name, so a wider kit model
@@ -211,12 +201,12 @@ def write_export(ctx: KitContext, file_stem: str, tensors: dict[str, dict[str, t
     """Write ``<stem>.safetensors`` (+ extra files, e.g. ``<stem>.encoder.safetensors``), the JSON
     card and its Markdown twin into ``out/export``. ``tensors`` maps a file name to a state dict."""
     from ..atomic import atomic_write_bytes
-    from ..weights.files import save_safetensors
+    from ..weights.files import half_where_fits, save_safetensors
 
     folder = ctx.out / "export"
     files = []
     for name, sd in tensors.items():
-        save_safetensors(half_state(sd), folder / name, half=False)
+        save_safetensors(half_where_fits(sd), folder / name, half=False)
         files.append(name)
     gpu = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else "none (CPU)"
     minutes = (time.time() - ctx.started) / 60

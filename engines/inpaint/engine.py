@@ -64,8 +64,6 @@ class PConvEngine:
         # downscaled window: deeper than the training holes, the net fills them worse at full size
         self.max_hole_depth = float(max_hole_depth)
         self._loaded = None
-        # on flat surroundings, map the prediction's colours onto the photo's (window.match_flat_context)
-        self.match_flat = True
 
     def model(self):
         if self._loaded is None:
@@ -121,8 +119,8 @@ class PConvEngine:
         if factor < 1.0:
             pred = np.clip(win.upscale(pred, crop_fill.shape), 0.0, 1.0)
         ctx.cancel.raise_if_cancelled()
-        if self.match_flat:
-            pred = win.match_flat_context(crop, pred.astype(np.float32), crop_fill)
+        # on flat surroundings, the prediction's colours mapped onto the photo's
+        pred = win.match_flat_context(crop, pred.astype(np.float32), crop_fill)
         out = image.copy()
         out[window.y0:window.y1, window.x0:window.x1] = win.composite(
             crop, pred.astype(np.float32), weight[window.y0:window.y1, window.x0:window.x1])

@@ -286,6 +286,21 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, "torch.Tensor"]:
     return canonicalize(read_checkpoint(path))
 
 
+def half_where_fits(sd: Mapping[str, "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
+    """Detached CPU copies with every floating tensor in fp16 where its values fit (|x| < 6e4);
+    one that does not (a BatchNorm running variance of unnormalised activations) stays fp32, and
+    integer buffers keep their dtype. For :func:`save_safetensors` with ``half=False``."""
+    out = {}
+    for k, v in sd.items():
+        v = v.detach().cpu()
+        if v.is_floating_point():
+            v = v.float()
+            fits = float(v.abs().max()) < 6.0e4 if v.numel() else True
+            v = v.half() if fits else v
+        out[k] = v
+    return out
+
+
 def save_safetensors(
     sd: Mapping[str, "torch.Tensor"],
     path: str | os.PathLike[str],
