@@ -26,6 +26,7 @@ from .core.protocol import (
     Task,
     UpscaleRequest,
 )
+from .core.images import RANGE_SLACK, check_image
 from .core.registry import register
 from .tiling import run_tiled
 
@@ -34,28 +35,9 @@ SCALES = (2, 3, 4, 8)
 DEFAULT_TILE = 512
 # Lanczos-4 reads 4 input pixels either side; tiling is exact when overlap >= 4 * that radius.
 RESIZE_OVERLAP = 16
-_RANGE_SLACK = 1e-4  # tolerate rounding just outside [0, 1] from upstream float maths
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def check_image(image: object, what: str = "image") -> np.ndarray:
-    """Raise :class:`EngineError` unless ``image`` is float32 HxWx3, finite, in [0, 1]."""
-    if not isinstance(image, np.ndarray):
-        raise EngineError(f"{what} must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.float32:
-        raise EngineError(f"{what} must be float32 in [0, 1], got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise EngineError(f"{what} must be HxWx3 RGB, got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise EngineError(f"{what} is empty ({image.shape[1]}x{image.shape[0]})")
-    lo, hi = float(image.min()), float(image.max())
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise EngineError(f"{what} contains NaN or infinite values")
-    if lo < -_RANGE_SLACK or hi > 1.0 + _RANGE_SLACK:
-        raise EngineError(f"{what} values must be in [0, 1], got [{lo:.4g}, {hi:.4g}]")
-    return image
 
 
 def check_mask(mask: object, image: np.ndarray) -> np.ndarray:
@@ -69,7 +51,7 @@ def check_mask(mask: object, image: np.ndarray) -> np.ndarray:
     if mask.dtype != np.float32:
         raise EngineError(f"mask must be float32 in [0, 1] (1 = fill), got {mask.dtype}")
     lo, hi = float(mask.min()), float(mask.max())
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -_RANGE_SLACK or hi > 1.0 + _RANGE_SLACK:
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -RANGE_SLACK or hi > 1.0 + RANGE_SLACK:
         raise EngineError(f"mask values must be in [0, 1] (1 = fill), got [{lo:.4g}, {hi:.4g}]")
     return mask
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from ..classical import check_image
+from ..core.images import check_image
 from ..core.protocol import ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task
 from ..core.registry import register
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab

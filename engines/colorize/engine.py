@@ -23,14 +23,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..classical import check_image
+from ..core.images import check_image
 from ..core.protocol import (
     ColorizeRequest, EngineError, EngineInfo, Hint, Input, Progress, Result, RunContext, RunGenerator, Task,
 )
 from ..core.registry import register
 from ..paths import user_data_dir
 from ..cards import card_files, default_folders
-from ..sr.engine import ModelCard
+from ..core.model_card import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
 from .refine import MIX, MIX_PLAIN, refine_ab

@@ -36,7 +36,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..classical import check_image
+from ..core.images import check_image
 from ..core.protocol import (EngineError, EngineInfo, Input, LatentEditRequest, Preview, Progress, Result,
                              RunContext, RunGenerator, Task)
 from ..core.registry import register

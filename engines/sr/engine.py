@@ -12,17 +12,16 @@ Models come from model cards (``<name>.json`` beside ``<name>.safetensors``) in 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ..classical import check_image
+from ..core.images import check_image
+from ..core.model_card import ModelCard
 from ..core.protocol import EngineError, EngineInfo, Result, RunContext, RunGenerator, Task, UpscaleRequest
 from ..core.registry import register
 from ..cards import card_files, default_folders
@@ -41,31 +40,6 @@ log = logging.getLogger(__name__)
 OVERLAP = 32
 OVERLAP_BY_ARCH = {"rrdbnet": 192, "msrresnet": 48, "srgan": 48, "srvgg": 32}
 SCALES = (1, 2, 3, 4, 8)
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What a ``.json`` model card says (only ``id`` and ``file`` are required)."""
-
-    id: str
-    path: Path
-    title: str = ""
-    license: str = "unknown"
-    description: str = ""
-    default: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, card: Path) -> "ModelCard":
-        return cls.from_data(card, json.loads(card.read_text(encoding="utf-8")))
-
-    @classmethod
-    def from_data(cls, card: Path, data: dict[str, Any]) -> "ModelCard":
-        return cls(
-            id=str(data["id"]), path=card.parent / str(data["file"]), title=str(data.get("title", data["id"])),
-            license=str(data.get("license", "unknown")), description=str(data.get("description", "")),
-            default=bool(data.get("default", False)), extra=data,
-        )
 
 
 class SREngine:
