@@ -2,7 +2,8 @@
 apply the result as one undoable step.
 
 A :class:`TaskAdapter` per task knows how to read the layers into a request and how to turn a
-Result into undo commands; engines that land later add an adapter, nothing else changes here.
+Result into undo commands; each task's build/apply pair lives in ``app/tasks/<task>/adapter.py``
+and is listed in :data:`ADAPTERS`.
 Requests copy the layers at submit time, so the user keeps painting while the job runs.
 """
 
@@ -11,20 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import cv2
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from engines.core import EngineError, InpaintRequest, Result, Task, UpscaleRequest
+from engines.core import EngineError, Result, Task
 from engines.core import registry
 
-from .colorize_adapter import apply_colorize, build_colorize
-from .synth_adapter import apply_synthesize, build_synthesize
-from .latent_adapter import apply_latent, build_latent
-from .commands import StateCommand, layer_change
-from .document import Document, DocumentState, Layer
+from .document.document import Document
 from .jobs import Job, JobRunner
+from .tasks.colorize.adapter import apply_colorize, build_colorize
+from .tasks.fill.adapter import apply_inpaint, build_inpaint
+from .tasks.latent.adapter import apply_latent, build_latent
+from .tasks.synthesize.adapter import apply_synthesize, build_synthesize
+from .tasks.upscale.adapter import apply_upscale, build_upscale
 
 
 @dataclass(frozen=True)
@@ -35,65 +35,9 @@ class TaskAdapter:
     apply: Callable[[Document, Any, Result, str], "list[QUndoCommand]"]  # (doc, request, result, title)
 
 
-# ----------------------------------------------------------------------------- upscale
-def _build_upscale(doc: Document, options: dict) -> UpscaleRequest:
-    """The whole image, or ``options["region"]`` = (x, y, w, h) for a preview of part of it."""
-    region = options.get("region")
-    if region is not None:
-        x, y, w, h = region
-        image = doc.image[y : y + h, x : x + w].copy()
-    else:
-        image = doc.image.copy()
-    return UpscaleRequest(image=image, scale=int(options.get("scale", 4)), tile=int(options.get("tile", 0)))
-
-
-def _apply_upscale(doc: Document, req: UpscaleRequest, result: Result, title: str) -> list[QUndoCommand]:
-    out = result.image
-    h, w = out.shape[:2]
-    sy, sx = h / doc.height, w / doc.width
-    before = doc.snapshot()
-    hints = tuple(type(p)(p.id, p.x * sx, p.y * sy, p.rgb, p.size) for p in before.hints)
-    after = DocumentState(
-        image=out.astype(np.float32),
-        alpha=cv2.resize(before.alpha, (w, h), interpolation=cv2.INTER_LINEAR),
-        mask=cv2.resize(before.mask, (w, h), interpolation=cv2.INTER_LINEAR),
-        # class ids must never blend: nearest neighbour
-        labels=cv2.resize(before.labels, (w, h), interpolation=cv2.INTER_NEAREST),
-        hints=hints,
-        latent=None,
-        source=None if before.source is None else cv2.resize(before.source, (w, h), interpolation=cv2.INTER_LINEAR),
-    )
-    return [StateCommand(doc, before, after, title)]
-
-
-# ----------------------------------------------------------------------------- inpaint
-def _build_inpaint(doc: Document, options: dict) -> InpaintRequest:
-    """The photo and the fill mask; the sample-from area when one is painted (None = the whole
-    photo outside the hole; engines other than the texture fill ignore it) and ``options["seed"]``."""
-    if doc.mask_bbox(0.5) is None:
-        raise EngineError("Paint a mask over the region to fill first (mask brush, M).")
-    source = doc.sample_from()
-    if source is not None and not (source.astype(bool) & (doc.mask < 0.25)).any():
-        raise EngineError("The sample-from area lies inside the area to fill: paint it where the fill may "
-                          "take texture from (Shift+M), or clear it to sample from the whole photo.")
-    return InpaintRequest(image=doc.image.copy(), mask=doc.mask.copy(), radius=float(options.get("radius", 5.0)),
-                          source=source, seed=int(options.get("seed", 0)))
-
-
-def _apply_inpaint(doc: Document, req: InpaintRequest, result: Result, title: str) -> list[QUndoCommand]:
-    cmds = []
-    image_cmd = layer_change(doc, Layer.IMAGE, result.image, title)
-    if image_cmd is not None:
-        cmds.append(image_cmd)
-    mask_cmd = layer_change(doc, Layer.MASK, np.zeros_like(doc.mask), "Clear mask")
-    if mask_cmd is not None:
-        cmds.append(mask_cmd)
-    return cmds
-
-
 ADAPTERS: dict[Task, TaskAdapter] = {
-    Task.UPSCALE: TaskAdapter(Task.UPSCALE, "Upscale", _build_upscale, _apply_upscale),
-    Task.INPAINT: TaskAdapter(Task.INPAINT, "Fill", _build_inpaint, _apply_inpaint),
+    Task.UPSCALE: TaskAdapter(Task.UPSCALE, "Upscale", build_upscale, apply_upscale),
+    Task.INPAINT: TaskAdapter(Task.INPAINT, "Fill", build_inpaint, apply_inpaint),
     Task.COLORIZE: TaskAdapter(Task.COLORIZE, "Colorize", build_colorize, apply_colorize),
     Task.SYNTHESIZE: TaskAdapter(Task.SYNTHESIZE, "Synthesize", build_synthesize, apply_synthesize),
     Task.LATENT: TaskAdapter(Task.LATENT, "Latent edit", build_latent, apply_latent),

@@ -68,7 +68,7 @@ def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=os.environ.get("GANSTUDIO_LOG", "WARNING"))
     if argv and argv[0] in HEADLESS:
         if argv[0] == "bench" and len(argv) > 1 and argv[1] == "canvas":
-            from .bench_canvas import main as bench_canvas
+            from .canvas.bench import main as bench_canvas
 
             return bench_canvas(argv[2:])
         from engines.cli import main as headless
@@ -122,7 +122,7 @@ def app_icon():
 def _run_editor(args) -> int:
     app = _make_app()
     from .mainwindow import MainWindow
-    from .recovery_prompt import offer_recovery
+    from .dialogs.recovery_prompt import offer_recovery
 
     win = MainWindow()
     win.show()

@@ -13,25 +13,25 @@ from PySide6.QtWidgets import (
 
 from engines.core import EngineError, Task
 
-from . import mask_ops
 from .actions import ActionSpec, build_actions
-from .canvas import Canvas
-from .commands import layer_change
+from .canvas import mask_ops
+from .canvas.canvas import Canvas
+from .dialogs.batch_dialog import show_batch_dialog
+from .docks.engines import EnginesDock
 from .docks.labels import LabelsDock
 from .docks.palette import PaletteDock
 from .docks.tool_options import ToolOptionsDock
-from .document import Document, Layer
+from .document.commands import layer_change
+from .document.document import Document, Layer
+from .document.files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
+from .document.recovery import Autosaver
 from .engine_controller import EngineController
-from .batch_dialog import show_batch_dialog
-from .engine_panel import EnginesDock
-from .files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
 from .jobs import JobRunner
-from .recovery import Autosaver
 from .settings import Settings, bind_tool_state
 from .statusbar import StatusBar
 from .tools import TOOL_CLASSES, ToolContext
 from .tools.brush import StrokeTool
-from .toolstate import ToolState
+from .tools.toolstate import ToolState
 
 log = logging.getLogger(__name__)
 SK = QKeySequence.StandardKey
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         self.engines.message.connect(self._flash)
         self.engines.preview_ready.connect(self.canvas.set_preview)
         self.engines.region_preview_ready.connect(self.canvas.set_preview)
-        self.engines_dock.visible_rect = self.canvas.visible_image_rect
+        self.engines_dock.upscale.visible_rect = self.canvas.visible_image_rect
         self.engines_dock.synth.bind_labels(self.labels_dock.palette, self.labels_dock.set_palette)
         self.engines_dock.colorize.selected_hint = self._selected_hint
         self.engines_dock.colorize.set_colour = self.state.set_color
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ models
     def open_models_dialog(self) -> None:
         """Engines ▸ Models…: one non-modal dialog; its installs and removals refresh the Engines dock."""
-        from .models_dialog import ModelsDialog
+        from .dialogs.models_dialog import ModelsDialog
 
         if getattr(self, "models_dialog", None) is None:
             self.models_dialog = ModelsDialog(self)

@@ -19,7 +19,7 @@ from PySide6.QtCore import QByteArray, QDataStream, QPoint, QRect, QSettings
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QWidget
 
-from app.toolstate import ToolState
+from .tools.toolstate import ToolState
 
 # Bump when a key changes meaning or type; old keys are then dropped on open.
 SCHEMA_VERSION = 1

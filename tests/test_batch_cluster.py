@@ -79,7 +79,7 @@ def test_ray_is_never_imported_by_the_editor_or_plain_batch(tmp_path):
     _photos(tmp_path / "in", 2, size=(16, 12))
     code = (
         "import sys\n"
-        "import app.batch_dialog, app.mainwindow, engines.batch, engines.batch.cli, engines.cli\n"
+        "import app.dialogs.batch_dialog, app.mainwindow, engines.batch, engines.batch.cli, engines.cli\n"
         "import engines.batch.cluster\n"  # the cluster module itself imports Ray only when a run starts
         f"rc = engines.cli.main(['batch', {str(tmp_path / 'in')!r}, {str(tmp_path / 'out')!r}, "
         "'--task', 'upscale', '--model', 'bicubic', '--scale', '2', '--quiet'])\n"
@@ -381,7 +381,7 @@ def test_cancel_stops_the_actors_and_the_run_resumes(ray_cluster, tmp_path):
 
 # ---------------------------------------------------------------------------- the editor's dialog
 def test_dialog_cluster_field_is_off_by_default_and_runs_on_ray(qtbot, ray_cluster, tmp_path):
-    from app.batch_dialog import BatchDialog
+    from app.dialogs.batch_dialog import BatchDialog
     from engines.batch.cluster import ClusterBatchRun
 
     ray, _ = ray_cluster

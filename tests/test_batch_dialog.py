@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.batch_dialog import MARK, BatchDialog, show_batch_dialog
+from app.dialogs.batch_dialog import MARK, BatchDialog, show_batch_dialog
 from engines.batch.tasks import engines_for
 from engines.core.protocol import Task
 

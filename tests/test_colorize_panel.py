@@ -11,8 +11,8 @@ import pytest
 import torch
 from PySide6.QtGui import QColor
 
-from app.commands import AddHintCommand
-from app.document import Document
+from app.document.commands import AddHintCommand
+from app.document.document import Document
 from app.mainwindow import MainWindow
 from engines.colorize import lab
 from engines.colorize.archs import SIGGRAPHGenerator
@@ -147,7 +147,7 @@ def test_gamut_and_suggestions_recolour_the_selected_hint(qtbot, tiny_default):
 
 
 def test_gamut_ignores_unreachable_colours(qtbot):
-    from app.docks.gamut import PANEL, GamutWidget
+    from app.widgets.gamut import PANEL, GamutWidget
 
     g = GamutWidget()
     qtbot.addWidget(g)
@@ -157,8 +157,8 @@ def test_gamut_ignores_unreachable_colours(qtbot):
 
 
 def test_hints_are_saved_beside_the_image_and_reopened(tmp_path):
-    from app.files import open_document, save_document
-    from app.hint_sidecar import sidecar_path
+    from app.document.files import open_document, save_document
+    from app.document.hint_sidecar import sidecar_path
 
     doc = _grey_doc(alpha=False)
     doc.add_hint(doc.new_hint(10.5, 20.25, (0.9, 0.1, 0.2), 5))

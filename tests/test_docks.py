@@ -6,10 +6,10 @@ from PySide6.QtGui import QColor
 
 from app.docks.labels import LabelsDock
 from app.docks.palette import DEFAULT_SWATCHES, PaletteDock
-from app.docks.slider_spin import log_scale
+from app.widgets.slider_spin import log_scale
 from app.docks.tool_options import ToolOptionsDock
 from app.settings import LABELS_PALETTE, PALETTE_SWATCHES, settings_for_tests
-from app.toolstate import ToolState
+from app.tools.toolstate import ToolState
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QUndoStack
 
-from app import mask_ops
-from app.commands import AddHintCommand, PatchCommand, RemoveHintCommand, StateCommand, UpdateHintCommand, layer_change
-from app.document import Document, Layer, UNLABELED, changed_bbox
-from app.painting import TILE, Stroke, dab_coverage, erase_to_zero, paint_color, paint_one, set_label
+from app.canvas import mask_ops
+from app.document.commands import AddHintCommand, PatchCommand, RemoveHintCommand, StateCommand, UpdateHintCommand, layer_change
+from app.document.document import Document, Layer, UNLABELED, changed_bbox
+from app.canvas.painting import TILE, Stroke, dab_coverage, erase_to_zero, paint_color, paint_one, set_label
 from app.tools.fill import flood_region
 from app.tools.selection import shape_mask
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from app.document import Document, Layer
+from app.document.document import Document, Layer
 from app.mainwindow import MainWindow
-from app.model_list import listed_infos
+from app.widgets.model_list import listed_infos
 from app.tools.base import ToolEvent
 from engines.core import registry
 from engines.core.protocol import EngineInfo, InpaintRequest, Input, Progress, RunContext, Task, drive

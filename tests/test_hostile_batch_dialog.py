@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from test_batch_dialog import dialog  # noqa: F401 - the same bicubic x2 dialog fixture
 
-from app.batch_dialog import MARK
+from app.dialogs.batch_dialog import MARK
 
 BAD_NAME = os.fsdecode(b"bad-\xff.png")
 

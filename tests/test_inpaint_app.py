@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.commands import layer_change
-from app.document import Layer
+from app.document.commands import layer_change
+from app.document.document import Layer
 from app.mainwindow import MainWindow
 from engines.core import registry
 from engines.core.protocol import EngineInfo, InpaintRequest, Input, RunContext, Task, drive
@@ -96,9 +96,9 @@ def test_latest_preview_wins(qtbot, win, pconv_engine):
     shown = []
     win.engines.preview_ready.connect(shown.append)
     _stroke(win, (10, 10, 20, 20))
-    panel._run_inpaint_preview()
+    panel.fill.run_preview()
     _stroke(win, (100, 60, 30, 30))
-    panel._run_inpaint_preview()  # supersedes the first one
+    panel.fill.run_preview()  # supersedes the first one
     qtbot.waitUntil(lambda: not win.runner.is_busy, timeout=20000)
     qtbot.waitUntil(lambda: len(shown) >= 1)
     doc = win.canvas.doc

@@ -9,7 +9,7 @@ import pytest
 from latent_models import tiny_checkpoint
 from PySide6.QtCore import QPoint, Qt
 
-from app.latent_panel import NO_MODEL
+from app.tasks.latent.panel import NO_MODEL
 from app.mainwindow import MainWindow
 from engines.core import Task, registry
 from engines.imageio import save_image

@@ -14,7 +14,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QWheelEvent
 from PySide6.QtWidgets import QMessageBox
 
-from app.document import UNLABELED
+from app.document.document import UNLABELED
 from app.jobs import Job
 from app.mainwindow import MainWindow
 from engines.core import Progress, Result, Task

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.models_dialog import ModelsDialog
+from app.dialogs.models_dialog import ModelsDialog
 from engines.core import Task, registry
 from engines.models import installed_cards
 from engines.models.install import part_path

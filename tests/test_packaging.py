@@ -70,7 +70,7 @@ def test_ganstudio_data_holds_all_three_folders(monkeypatch, tmp_path):
     assert paths.user_data_dir() == tmp_path
     assert paths.user_cache_dir() == tmp_path / "cache"
     assert paths.user_state_dir() == tmp_path / "state"
-    from app.recovery import recovery_dir
+    from app.document.recovery import recovery_dir
     from engines.models.install import downloads_dir, models_root
 
     assert downloads_dir() == tmp_path / "cache" / "downloads"  # partial downloads: the cache

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.document import Document, ImageMeta, Layer
-from app.recovery import (
+from app.document.document import Document, ImageMeta, Layer
+from app.document.recovery import (
     Autosaver, RecoveryError, RecoveryFiles, read_recovery, recovery_dir, recovery_info, write_recovery,
 )
 from app.settings import AUTOSAVE_INTERVAL, settings_for_tests
@@ -105,7 +105,7 @@ def test_leftovers_are_files_of_dead_sessions(data_dir):
 
 def test_leftovers_of_an_older_version_in_the_data_folder_are_still_offered(data_dir):
     """Before the state folder, recovery files lived in <data>/recovery: an upgrade must not hide them."""
-    from app.recovery import legacy_recovery_dir
+    from app.document.recovery import legacy_recovery_dir
 
     files = RecoveryFiles()
     assert legacy_recovery_dir() == data_dir / "recovery" != files.folder

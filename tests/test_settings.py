@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from app import settings as S
 from app.settings import Settings, settings_for_tests
-from app.toolstate import ToolState
+from app.tools.toolstate import ToolState
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from spade_models import write_tiny_segnet, write_tiny_spade
 
-from app.document import UNLABELED, Layer
+from app.document.document import UNLABELED, Layer
 from app.mainwindow import MainWindow
-from app.synth_panel import NO_MODEL, NO_SEGMENTER
+from app.tasks.synthesize.panel import NO_MODEL, NO_SEGMENTER
 from engines.core import Task, registry
 from engines.imageio import save_image
 from engines.paths import user_data_dir

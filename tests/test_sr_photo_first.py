@@ -41,7 +41,7 @@ def _info(model_id, domain=""):
 def test_listing_puts_photos_first_and_anime_under_a_heading(qapp):
     from PySide6.QtWidgets import QComboBox
 
-    from app.model_list import ILLUSTRATION_HEADING, fill_model_combo, listed_infos
+    from app.widgets.model_list import ILLUSTRATION_HEADING, fill_model_combo, listed_infos
 
     infos = [_info("anime-a", "anime"), _info("bicubic"), _info("photo-b", "photo"), _info("default", "photo")]
     assert [i.id for i in listed_infos(infos)] == ["default", "bicubic", "photo-b", "anime-a"]

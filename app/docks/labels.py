@@ -11,9 +11,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from app.docks.slider_spin import SliderSpin
-from app.settings import LABELS_OPACITY, LABELS_PALETTE, Settings
-from app.toolstate import ToolState
+from ..settings import LABELS_OPACITY, LABELS_PALETTE, Settings
+from ..tools.toolstate import ToolState
+from ..widgets.slider_spin import SliderSpin
 from engines.labels import LabelPalette, PaletteError, list_palettes, load_palette
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from PySide6.QtWidgets import (
     QDockWidget, QFrame, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget,
 )
 
-from app.docks.hsv_picker import HsvPicker
-from app.docks.swatches import SwatchGrid
-from app.settings import PALETTE_SWATCHES, Settings
-from app.toolstate import ToolState
+from ..settings import PALETTE_SWATCHES, Settings
+from ..tools.toolstate import ToolState
+from ..widgets.hsv_picker import HsvPicker
+from ..widgets.swatches import SwatchGrid
 
 # Useful starting colours: greys, a hue circle, and skin/earth tones for retouching.
 DEFAULT_SWATCHES = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDockWidget, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from app.docks.slider_spin import SliderSpin
-from app.toolstate import MAX_SIZE, MIN_SIZE, ToolState
+from ..tools.toolstate import MAX_SIZE, MIN_SIZE, ToolState
+from ..widgets.slider_spin import SliderSpin
 
 
 def tool_title(tool_id: str) -> str:

@@ -12,9 +12,9 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QPainter, QUndoStack
 
 if TYPE_CHECKING:
-    from ..canvas import Canvas
-    from ..document import Document
-    from ..toolstate import ToolState
+    from ..canvas.canvas import Canvas
+    from ..document.document import Document
+    from .toolstate import ToolState
 
 
 @dataclass(frozen=True)

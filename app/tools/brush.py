@@ -5,11 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from ..commands import PatchCommand
-from ..document import Layer
-from ..painting import Compose, Stroke, erase_label, erase_to_zero, paint_color, paint_one, set_label
-from ..toolstate import TARGET_TINTS
+from ..canvas.painting import Compose, Stroke, erase_label, erase_to_zero, paint_color, paint_one, set_label
+from ..document.commands import PatchCommand
+from ..document.document import Layer
 from .base import Tool, ToolEvent
+from .toolstate import TARGET_TINTS
 
 
 def mask_target_layer(state) -> Layer:

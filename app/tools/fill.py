@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 
-from ..commands import layer_change
-from ..document import Layer, UNLABELED
+from ..document.commands import layer_change
+from ..document.document import Layer, UNLABELED
 from .base import Tool, ToolEvent
 
 

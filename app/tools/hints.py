@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 
-from ..commands import AddHintCommand, RemoveHintCommand, UpdateHintCommand
+from ..document.commands import AddHintCommand, RemoveHintCommand, UpdateHintCommand
 from .base import Tool, ToolEvent
 
 GRAB_RADIUS_PX = 9  # screen pixels: easy to hit at any zoom

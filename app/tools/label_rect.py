@@ -10,8 +10,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from ..commands import layer_change
-from ..document import Layer, UNLABELED
+from ..document.commands import layer_change
+from ..document.document import Layer, UNLABELED
 from .base import Tool, ToolEvent
 
 

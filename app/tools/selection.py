@@ -9,11 +9,11 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
-from ..commands import layer_change
-from ..document import Layer
-from ..toolstate import TARGET_TINTS
+from ..document.commands import layer_change
+from ..document.document import Layer
 from .base import Tool, ToolEvent
 from .brush import mask_target_layer
+from .toolstate import TARGET_TINTS
 
 
 SUPERSAMPLE = 4  # edge pixels get fractional coverage: the mask edge is anti-aliased

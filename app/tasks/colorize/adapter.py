@@ -17,8 +17,8 @@ from PySide6.QtGui import QUndoCommand
 
 from engines.core import ColorizeRequest, Hint, Result
 
-from .commands import layer_change
-from .document import Document, Layer
+from ...document.commands import layer_change
+from ...document.document import Document, Layer
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.document import Document, DocumentState, HintPoint, ImageMeta
-from app.settings import AUTOSAVE_INTERVAL, Settings
+from ..settings import AUTOSAVE_INTERVAL, Settings
+from .document import Document, DocumentState, HintPoint, ImageMeta
 from engines import paths
 from engines.atomic import atomic_path
 

@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 from engines.core import EngineError, Result, Task, registry
 from engines.latent.engine import DEFAULTS as LATENT_DEFAULTS
 
-from .engine_controller import ADAPTERS, EngineController
-from .jobs import Job
-from .model_list import fill_model_combo
-from .latent_adapter import square_region
-from .latent_pad import EditPad
+from ...engine_controller import ADAPTERS, EngineController
+from ...jobs import Job
+from ...widgets.model_list import fill_model_combo
+from .adapter import square_region
+from .pad import EditPad
 
 THUMB = 56
 NO_MODEL = "no latent model installed — ganstudio train igan"

@@ -27,12 +27,13 @@ from engines.colorize import lab
 from engines.colorize.engine import PREVIEW_SIDE
 from engines.core import EngineError, Result, Task, registry
 
-from .colorize_adapter import build_colorize, mix_images
-from .commands import UpdateHintCommand
-from .docks.gamut import GamutWidget
-from .docks.swatches import SwatchGrid
-from .document import Document
-from .jobs import Job
+from ...document.commands import UpdateHintCommand
+from ...document.document import Document
+from ...jobs import Job
+from ...widgets.gamut import GamutWidget
+from ...widgets.model_combo import ModelCombo
+from ...widgets.swatches import SwatchGrid
+from .adapter import build_colorize, mix_images
 
 PREVIEW_DELAY_MS = 60  # coalesce a burst of edits into one preview
 IDLE_FULL_MS = 700  # no edit for this long after a preview: run the full-resolution pass
@@ -42,8 +43,6 @@ SUGGESTIONS = 8
 class ColorizeSection(QGroupBox):
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__("Colorize", parent)
-        from .engine_panel import _ModelCombo
-
         self.controller = controller
         self.runner = controller.runner
         # set by the main window: () -> id of the hint selected in the hint tool, or None;
@@ -56,7 +55,7 @@ class ColorizeSection(QGroupBox):
         self._selection: Any = None
 
         form = QFormLayout(self)
-        self.model = _ModelCombo(Task.COLORIZE)
+        self.model = ModelCombo(Task.COLORIZE)
         self.live = QCheckBox("Live preview after each hint")
         self.live.setChecked(True)
         self.mix = QSlider(Qt.Orientation.Horizontal)

@@ -60,7 +60,7 @@ def _stall_while_engine_runs(win, seconds: float, paint: bool, qtest) -> dict:
 
     from engines.core import UpscaleRequest, registry
 
-    from .jobs import Job
+    from ..jobs import Job
 
     engine = registry.get("upscale", "lanczos")
     src = _photo(1200, 900)
@@ -120,8 +120,8 @@ def run(width: int, height: int, events: int, engine_seconds: float) -> list[dic
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from .document import Document
-    from .mainwindow import MainWindow
+    from ..document.document import Document
+    from ..mainwindow import MainWindow
 
     app = QApplication.instance() or QApplication(["ganstudio-bench"])
     win = MainWindow()

@@ -17,8 +17,8 @@ from PySide6.QtGui import QUndoCommand
 
 from engines.core import EngineError, LatentEditRequest, Result
 
-from .commands import PatchCommand, SetLatentCommand
-from .document import Document, Layer, Rect
+from ...document.commands import PatchCommand, SetLatentCommand
+from ...document.document import Document, Layer, Rect
 
 
 def square_region(doc: Document) -> Rect:

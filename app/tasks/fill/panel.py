@@ -23,16 +23,18 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
+    QButtonGroup, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
     QListWidgetItem, QPushButton, QSizePolicy, QWidget,
 )
 
 from engines.core import EngineError, InpaintRequest, Progress, Result, Task, registry
 
-from .document import Document, Layer
-from .engine_controller import ADAPTERS, EngineController
-from .jobs import Job
-from .toolstate import TARGET_TINTS, ToolState
+from ...document.document import Document, Layer
+from ...engine_controller import ADAPTERS, EngineController
+from ...jobs import Job
+from ...tools.toolstate import TARGET_TINTS, ToolState
+from ...widgets.model_combo import ModelCombo
+from .adapter import apply_inpaint
 
 THUMB = 80  # px, variation thumbnails (three side by side in a narrow dock)
 SEEDS = (0, 1, 2)
@@ -153,13 +155,14 @@ def _swatch(rgb: tuple[int, int, int], size: int = 12) -> QIcon:
 
 # ----------------------------------------------------------------------------- the section
 class FillSection(QGroupBox):
-    """The Fill section. ``model`` is the Engines dock's method combo (item data = engine id)."""
+    """The Fill section: its method combo (item data = engine id), Fill mask, the live preview after
+    each mask stroke, the sample-from area and the variations."""
 
-    def __init__(self, controller: EngineController, model: QComboBox, parent: QWidget | None = None):
+    def __init__(self, controller: EngineController, parent: QWidget | None = None):
         super().__init__("Inpainting (Fill)", parent)
         self.setObjectName("FillSection")
         self.controller = controller
-        self.model = model
+        self.model = model = ModelCombo(Task.INPAINT)
         self.state: ToolState | None = None  # bound by the main window (bind_tools)
         self.set_tool: Callable[[str], None] | None = None
         self._doc: Document | None = None
@@ -176,6 +179,12 @@ class FillSection(QGroupBox):
         runner.cancelled.connect(self._on_cancelled)
         model.currentIndexChanged.connect(self._method_changed)
         self._method_changed()
+        self.fill_button.clicked.connect(self.run)
+        # live preview: a stroke ends -> wait a moment -> run (latest wins in the worker)
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(250)
+        self._preview_timer.timeout.connect(self.run_preview)
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:
@@ -289,6 +298,19 @@ class FillSection(QGroupBox):
             self.discard_variations()
             self.controller.message.emit("Variations discarded: the photo or the mask changed")
 
+    # ------------------------------------------------------------------ fill
+    def run(self) -> int | None:
+        """Fill the painted mask with the chosen method: one job, one undo step."""
+        return self.controller.run(Task.INPAINT, self.model.model_id())
+
+    def stroke_finished(self) -> None:
+        """Called after each mask edit: schedule a preview when live preview is on."""
+        if self.live.isChecked():
+            self._preview_timer.start()
+
+    def run_preview(self) -> None:
+        self.controller.run(Task.INPAINT, self.model.model_id(), preview=True)
+
     # ------------------------------------------------------------------ method
     def model_id(self) -> str | None:
         return self.model.currentData()
@@ -328,7 +350,7 @@ class FillSection(QGroupBox):
         (self.paint_source if target == "source" else self.paint_fill).setChecked(True)
 
     def clear_source(self) -> None:
-        from .commands import layer_change
+        from ...document.commands import layer_change
 
         doc = self.controller.get_doc()
         if doc is None:
@@ -472,8 +494,6 @@ class FillSection(QGroupBox):
 
     def use_variation(self, item: QListWidgetItem | None = None) -> bool:
         """Apply the chosen variation (default: the selected one) as ONE undo step; the others go."""
-        from .engine_controller import _apply_inpaint
-
         run = self._run
         item = item or self.gallery.currentItem()
         data = None if item is None else item.data(Qt.ItemDataRole.UserRole)
@@ -491,7 +511,7 @@ class FillSection(QGroupBox):
         new[hole] = image[hole]
         k = self.gallery.row(item) + 1
         title = f"Fill variation {k} ({run.title})"
-        cmds = _apply_inpaint(doc, run.request, Result(image=new), title)
+        cmds = apply_inpaint(doc, run.request, Result(image=new), title)
         self.stop_variations()
         self.discard_variations()
         return self.controller.push_commands(cmds, title)

@@ -10,7 +10,7 @@ Layers and their contracts (docs/ARCHITECTURE.md rule 2):
 - hints: a list of :class:`HintPoint` in image pixel coordinates
 - latent: an optional engine-owned array (iGAN projection), opaque to the editor
 
-The document never records undo history itself: undo commands (``app.commands``) call
+The document never records undo history itself: undo commands (``app.document.commands``) call
 ``get_patch``/``put_patch``/hint methods with before/after data. Observers registered with
 ``add_listener`` hear ``(layer, rect)`` after each change, ``rect`` = (x, y, w, h) or None for all.
 """

@@ -6,8 +6,8 @@ import time
 
 from PySide6.QtWidgets import QMessageBox
 
-from .document import Document
-from .recovery import RecoveryError, RecoveryFiles, read_recovery
+from ..document.document import Document
+from ..document.recovery import RecoveryError, RecoveryFiles, read_recovery
 
 
 def offer_recovery(win, files: RecoveryFiles | None = None) -> bool:

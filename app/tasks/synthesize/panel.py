@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 from engines.core import EngineError, EngineInfo, Input, Progress, Result, Task, registry
 from engines.labels import LabelPalette, PaletteError, load_palette
 
-from .commands import layer_change
-from .document import Layer
-from .model_list import fill_model_combo
-from .engine_controller import ADAPTERS, EngineController
-from .jobs import Job
+from ...document.commands import layer_change
+from ...document.document import Layer
+from ...engine_controller import ADAPTERS, EngineController
+from ...jobs import Job
+from ...widgets.model_list import fill_model_combo
 
 THUMB = 84  # px, candidate thumbnails
 SEED_MAX = 2**31 - 1
@@ -248,7 +248,7 @@ class SynthesisSection(QGroupBox):
             self.set_style(doc.image.copy())
 
     def style_from_file_dialog(self) -> None:
-        from .files import OPEN_FILTER
+        from ...document.files import OPEN_FILTER
 
         path, _ = QFileDialog.getOpenFileName(self, "Example photo for the style", "", OPEN_FILTER)
         if path:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .document import Document, Layer, Rect, UNLABELED, clip_rect, union_rect
+from ..document.document import Document, Layer, Rect, UNLABELED, clip_rect, union_rect
 
 TILE = 128
 

@@ -28,9 +28,9 @@ from engines.batch.plan import FORMATS
 from engines.batch.progress import format_duration
 from engines.batch.tasks import TASKS, engines_for
 
+from ..qt_names import display, from_qt, to_qt
+from ..widgets.model_list import fill_model_combo
 from .batch_worker import THUMB, BatchWorker
-from .model_list import fill_model_combo
-from .qt_names import display, from_qt, to_qt
 
 TASK_TITLES = {"upscale": "Upscale", "inpaint": "Fill masked regions", "colorize": "Colorize",
                "synthesize": "Synthesize from label maps"}

@@ -18,7 +18,7 @@ from PySide6.QtCore import QThread, Signal
 from engines.batch import BatchRun
 from engines.safe_read import open_regular
 
-from .qt_names import to_qt
+from ..qt_names import to_qt
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from PySide6.QtGui import QUndoCommand
 
 from engines.core import EngineError, Result, SynthesizeRequest
 
-from .commands import layer_change
-from .document import Document, Layer
+from ...document.commands import layer_change
+from ...document.document import Document, Layer
 
 
 def build_synthesize(doc: Document, options: dict) -> SynthesizeRequest:

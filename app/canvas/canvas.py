@@ -17,9 +17,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from .document import Document, Layer, Rect, UNLABELED
-from .tools.base import Tool, ToolEvent
-from .toolstate import FILL_TINT, SOURCE_TINT
+from ..document.document import Document, Layer, Rect, UNLABELED
+from ..tools.base import Tool, ToolEvent
+from ..tools.toolstate import FILL_TINT, SOURCE_TINT
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 MASK_TINT = FILL_TINT  # what a painted mask looks like (alpha from the mask value)

@@ -1,0 +1,1 @@
+"""Colorize: panel.py (model, hints, suggestions, gamut, mix), adapter.py."""

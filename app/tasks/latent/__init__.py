@@ -1,0 +1,1 @@
+"""Latent edit: panel.py, adapter.py, pad.py (the 2-D edit pad)."""

@@ -1,0 +1,1 @@
+"""Synthesize (semantic label map -> photo, SPADE): panel.py, adapter.py."""
