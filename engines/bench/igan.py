@@ -13,6 +13,16 @@ Rows (one JSON file, ``{"task": "igan", "rows": [...]}``):
   in-domain edit). Each row: stroke colour error of G(z) before and after the edit (mean abs,
   [0, 1] units) and its mean relative change, mean abs change of the transferred photo outside the
   (dilated) stroke, seconds per edit (edit + morph + transfer at the photo's 256 px).
+  ``outside_levels``: mean abs change (0-255 levels) of the transferred photo everywhere outside
+  the disc itself (the halo included); ``photo_error_before/after``: mean abs difference (0-1)
+  between the photo / the result and the stroke colour inside the disc (how much of the edit the
+  photo got).
+Every row has a ``set``: ``test`` (the photos in ``--data``), ``transformed`` (the same photos
+under a random scale 0.5-2x, aspect 0.75-1.33, perspective, colour and blur, fixed seed: the
+photos people bring are not rectified CMP crops) and ``outside`` (building photos that are not
+facades: BSDS500 *val* ids, evaluation only, found beside ``--data`` in the shared data folder;
+red and blue discs as in issue 20). Projection rows for the transformed / outside sets are hybrid
+only; edit rows there use the editor's "Keep the rest".
 A grid PNG beside the JSON: photo | projection | strokes | 3 candidates | transferred result.
 
 Photos: every ``*.jpg``/``*.png`` in ``--data``; pix2pix pairs (width = 2 x height, as facades)
@@ -33,7 +43,7 @@ from ..core.protocol import LatentEditRequest, RunContext, Task, drive
 from .metrics import ssim_y
 
 METHODS = ("encoder", "optimize", "hybrid")
-HEADER = f"{'model':<18} {'kind':<10} {'what':<10} {'value':>28}"
+HEADER = f"{'model':<18} {'kind':<10} {'what':<16} {'value':>28}"
 
 
 def load_photos(folder: Path, limit: int) -> list[np.ndarray]:
@@ -47,10 +57,64 @@ def load_photos(folder: Path, limit: int) -> list[np.ndarray]:
         h, w = arr.shape[:2]
         if w == 2 * h:
             arr = arr[:, :h]
-        side = min(arr.shape[:2])
-        y, x = (arr.shape[0] - side) // 2, (arr.shape[1] - side) // 2
-        photos.append(arr[y:y + side, x:x + side].astype(np.float32) / 255.0)
+        photos.append(_square(arr).astype(np.float32) / 255.0)
     return photos
+
+
+# building photos in BSDS500 val that are not CMP-style facades (chateau, office block, church,
+# arch, glass pyramid, farmhouse, tower, barn...): the "outside" set, evaluation only
+OUTSIDE_IDS = ("102061", "119082", "126007", "148026", "148089", "223061", "385039", "78004", "86000", "97033")
+
+
+def outside_photos(data: Path) -> list[np.ndarray]:
+    """The :data:`OUTSIDE_IDS` photos, centre-cropped square, when ``data`` is ``<shared>/facades/test``
+    (or any folder two levels under the shared data folder); [] when they are not there."""
+    folder = Path(data).resolve().parent.parent / "photos" / "bsds500" / "val"
+    from ..train_data import load_rgb
+
+    photos = []
+    for i in OUTSIDE_IDS:
+        path = folder / f"{i}.jpg"
+        if path.is_file():
+            photos.append(_square(load_rgb(path).astype(np.float32) / 255.0))
+    return photos
+
+
+def _square(arr: np.ndarray) -> np.ndarray:
+    side = min(arr.shape[:2])
+    y, x = (arr.shape[0] - side) // 2, (arr.shape[1] - side) // 2
+    return np.ascontiguousarray(arr[y:y + side, x:x + side])
+
+
+def transform_photo(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One random geometric + photometric change of a square photo (same side): scale 0.5-2x
+    (log-uniform; zoomed out = the photo's reflection fills the border), aspect 0.75-1.33,
+    perspective (corners moved by up to 8 % of the side), colour (brightness 0.75-1.25, contrast
+    0.7-1.3, saturation 0.6-1.4, channel gains 0.9-1.1) and Gaussian blur sigma 0-2 px at 256."""
+    n = photo.shape[0]
+    scale = float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
+    aspect = float(np.exp(rng.uniform(np.log(0.75), np.log(4 / 3))))
+    sx, sy = scale * np.sqrt(aspect), scale / np.sqrt(aspect)
+    c = (n - 1) / 2.0
+    src = np.float32([[0, 0], [n - 1, 0], [n - 1, n - 1], [0, n - 1]])
+    dst = np.float32([[c + (x - c) * sx, c + (y - c) * sy] for x, y in src]) + rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * n
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    out = cv2.warpPerspective(photo, m, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    out = out * rng.uniform(0.75, 1.25)
+    mean = out.mean()
+    out = (out - mean) * rng.uniform(0.7, 1.3) + mean
+    grey = out.mean(axis=2, keepdims=True)
+    out = (out - grey) * rng.uniform(0.6, 1.4) + grey
+    out = out * rng.uniform(0.9, 1.1, 3)
+    sigma = rng.uniform(0.0, 2.0) * n / 256
+    if sigma > 0.3:
+        out = cv2.GaussianBlur(out, (0, 0), sigma)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def transformed_photos(photos: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [transform_photo(p, rng) for p in photos]
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,10 +127,11 @@ def _small(model, photo: np.ndarray) -> np.ndarray:
     return np.clip(cv2.resize(photo, (s, s), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
 
 
-def projection_rows(engine, model_id: str, photos: list[np.ndarray], steps: int = 40) -> list[dict[str, Any]]:
+def projection_rows(engine, model_id: str, photos: list[np.ndarray], steps: int = 40, methods=METHODS,
+                    set_name: str = "test") -> list[dict[str, Any]]:
     model = engine.model()
     rows = []
-    for method in METHODS:
+    for method in methods:
         if method != "optimize" and model.encoder is None:
             continue
         psnrs, ssims, secs = [], [], []
@@ -79,7 +144,7 @@ def projection_rows(engine, model_id: str, photos: list[np.ndarray], steps: int 
             proj = r.extras["projection"]
             psnrs.append(_psnr(proj, small))
             ssims.append(ssim_y(proj, small))
-        rows.append({"model": model_id, "kind": "projection", "method": method, "images": len(photos),
+        rows.append({"model": model_id, "kind": "projection", "set": set_name, "method": method, "images": len(photos),
                      "steps": 0 if method == "encoder" else steps, "size": model.size,
                      "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4),
                      "seconds": round(float(np.mean(secs)), 4)})
@@ -113,13 +178,15 @@ def speed_rows(engine, model_id: str, batches=(1, 64), steps: int = 20) -> list[
     return rows
 
 
-def scripted_strokes(rng: np.random.Generator, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """A filled disc (radius 8-14 % of the side) of a random saturated colour: H x W x 4 strokes
-    (RGB + coverage) and the dilated coverage (where change is allowed)."""
+def scripted_strokes(rng: np.random.Generator, side: int, channel: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A filled disc (radius 8-14 % of the side) of a saturated colour (red, green or blue at random,
+    or ``channel`` 0 / 1 / 2): H x W x 4 strokes (RGB + coverage) and the dilated coverage (where
+    change is allowed)."""
     strokes = np.zeros((side, side, 4), np.float32)
     r = int(side * rng.uniform(0.08, 0.14))
     cx, cy = (int(v) for v in rng.uniform(0.25, 0.75, 2) * side)
-    colour = np.eye(3)[rng.integers(3)] * 0.9 + 0.05
+    pick = rng.integers(3)
+    colour = np.eye(3)[pick if channel is None else channel] * 0.9 + 0.05
     cov = np.zeros((side, side), np.float32)
     cv2.circle(cov, (cx, cy), r, 1.0, -1)
     strokes[..., :3] = colour
@@ -142,16 +209,24 @@ def edit_cases(engine, photos: list[np.ndarray]) -> list[tuple[np.ndarray, Any]]
     return cases
 
 
+COLOURS = ("primary", "donor", "red", "blue")
+
+
 def edit_rows(engine, model_id: str, cases: list[tuple[np.ndarray, Any]], seed: int = 0, starts: int = 0,
-              grid_rows: list | None = None, keep_rest: float = 0.0, colours: str = "primary") -> list[dict[str, Any]]:
+              grid_rows: list | None = None, keep_rest: float = 0.0, colours: str = "primary",
+              set_name: str = "test", grid_limit: int = 6, results: list | None = None) -> list[dict[str, Any]]:
     """``cases`` from :func:`edit_cases`. ``colours``: "primary" = the disc is a saturated red,
-    green or blue (often off the model's manifold: a facade GAN has no green walls); "donor" = the
-    disc takes the mean colour that another photo of the set (half the set further on) has at that
-    place, an in-domain edit. The same ``seed`` places the same discs in every call."""
+    green or blue (often off the model's manifold: a facade GAN has no green walls); "red" / "blue"
+    = always that colour; "donor" = the disc takes the mean colour that another photo of the set
+    (half the set further on) has at that place, an in-domain edit. The same ``seed`` places the
+    same discs in every call. ``results``: (photo, strokes, result) of every edit appended."""
+    if colours not in COLOURS:
+        raise ValueError(f"colours must be one of {', '.join(COLOURS)}, not {colours!r}")
     rng = np.random.default_rng(seed)
-    before, after, outside, secs, rel = [], [], [], [], []
+    channel = {"red": 0, "blue": 2}.get(colours)
+    before, after, outside, secs, rel, levels, pb, pa = [], [], [], [], [], [], [], []
     for i, (photo, proj) in enumerate(cases):
-        strokes, near = scripted_strokes(rng, photo.shape[0])
+        strokes, near = scripted_strokes(rng, photo.shape[0], channel)
         if colours == "donor":
             donor = cases[(i + max(1, len(cases) // 2)) % len(cases)][0]
             donor = cv2.resize(donor, photo.shape[1::-1], interpolation=cv2.INTER_AREA)
@@ -165,15 +240,25 @@ def edit_rows(engine, model_id: str, cases: list[tuple[np.ndarray, Any]], seed: 
         after.append(a)
         rel.append((a - b) / max(b, 1e-6))
         outside.append(float(np.abs(r.image - photo)[near <= 0].mean()))
-        if grid_rows is not None and len(grid_rows) < 6:
+        disc = strokes[..., 3] > 0
+        levels.append(float(np.abs(r.image - photo)[~disc].mean()) * 255.0)
+        pb.append(float(np.abs(photo - strokes[..., :3])[disc].mean()))
+        pa.append(float(np.abs(r.image - strokes[..., :3])[disc].mean()))
+        if results is not None:
+            results.append((photo, strokes, r.image))
+        if grid_rows is not None and len(grid_rows) < grid_limit:
             cands = [c["image"] for c in r.extras["candidates"][:3]]
             grid_rows.append((photo, proj.extras["projection"], strokes, cands, r.image))
-    return [{"model": model_id, "kind": "edit", "edits": len(cases), "starts": starts or _default_starts(engine),
-             "keep_rest": keep_rest, "colours": colours,
+    return [{"model": model_id, "kind": "edit", "set": set_name, "edits": len(cases),
+             "starts": starts or _default_starts(engine), "keep_rest": keep_rest, "colours": colours,
              "color_error_before": round(float(np.mean(before)), 4),
              "color_error_after": round(float(np.mean(after)), 4),
              "color_error_change": round(float(np.mean(rel)), 4),
              "change_outside": round(float(np.mean(outside)), 5),
+             "outside_levels": round(float(np.mean(levels)), 3),
+             "outside_levels_max": round(float(np.max(levels)), 3),
+             "photo_error_before": round(float(np.mean(pb)), 4),
+             "photo_error_after": round(float(np.mean(pa)), 4),
              "seconds_per_edit": round(float(np.mean(secs)), 3)}]
 
 
@@ -221,20 +306,38 @@ def run_bench(data: Path, models: list[str], limit: int = 16, json_path: Path | 
     rows: list[dict[str, Any]] = []
     grid: list = []
     keep = DEFAULTS["keep_rest"]
+    transformed = transformed_photos(photos)
+    outside = outside_photos(data)
     for model_id in models:
         engine = (engines or {}).get(model_id) or resolve_engine(model_id)
         engine.model()  # load now: a bad weights file fails before any row
+
+        def emit(new: list[dict[str, Any]]) -> None:
+            for row in new:
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
+
+        emit(projection_rows(engine, model_id, photos) + speed_rows(engine, model_id))
+        emit(projection_rows(engine, model_id, transformed, methods=("hybrid",), set_name="transformed"))
+        if outside:
+            emit(projection_rows(engine, model_id, outside, methods=("hybrid",), set_name="outside"))
         cases = edit_cases(engine, photos)
         # edits four ways: as the paper (nothing else constrained) and with the editor's "Keep the
         # rest", each with primary and with donor colours (the grid shows the editor's default)
-        for row in (projection_rows(engine, model_id, photos) + speed_rows(engine, model_id)
-                    + edit_rows(engine, model_id, cases)
-                    + edit_rows(engine, model_id, cases, grid_rows=grid, keep_rest=keep)
-                    + edit_rows(engine, model_id, cases, colours="donor")
-                    + edit_rows(engine, model_id, cases, keep_rest=keep, colours="donor")):
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
+        emit(edit_rows(engine, model_id, cases)
+             + edit_rows(engine, model_id, cases, grid_rows=grid, keep_rest=keep, grid_limit=4)
+             + edit_rows(engine, model_id, cases, colours="donor")
+             + edit_rows(engine, model_id, cases, keep_rest=keep, colours="donor"))
+        t_cases = edit_cases(engine, transformed)
+        emit(edit_rows(engine, model_id, t_cases, keep_rest=keep, set_name="transformed", grid_rows=grid,
+                       grid_limit=6))
+        if outside:
+            o_cases = edit_cases(engine, outside)
+            emit(edit_rows(engine, model_id, o_cases, keep_rest=keep, colours="red", set_name="outside",
+                           grid_rows=grid, grid_limit=8)
+                 + edit_rows(engine, model_id, o_cases, keep_rest=keep, colours="blue", set_name="outside",
+                             grid_rows=grid, grid_limit=10))
     if json_path is not None:
         from ..atomic import atomic_write_bytes
 
@@ -250,11 +353,15 @@ def run_bench(data: Path, models: list[str], limit: int = 16, json_path: Path | 
 
 def format_row(row: dict[str, Any]) -> str:
     if row["kind"] == "projection":
-        what, value = row["method"], f"PSNR {row['psnr']:.2f} SSIM {row['ssim']:.3f} {row['seconds']:.2f}s"
+        what = f"{row['method'][:6]} {row.get('set', 'test')[:5]}"
+        value = f"PSNR {row['psnr']:.2f} SSIM {row['ssim']:.3f} {row['seconds']:.2f}s"
     elif row["kind"] == "speed":
         what, value = f"batch {row['batch']}", f"{row['steps_per_second']:.1f} steps/s"
     else:
-        what = f"{row.get('colours', 'primary')[:5]} k{row.get('keep_rest', 0.0):g}"
+        what = f"{row.get('colours', 'primary')[:5]} k{row.get('keep_rest', 0.0):g} {row.get('set', 'test')[:5]}"
         value = (f"err {row['color_error_before']:.3f}->{row['color_error_after']:.3f} "
-                 f"({row['color_error_change']:+.0%}) out {row['change_outside']:.4f} {row['seconds_per_edit']:.2f}s")
-    return f"{row['model']:<18} {row['kind']:<10} {what:<10} {value:>28}"
+                 f"({row['color_error_change']:+.0%}) out {row['change_outside']:.4f} "
+                 f"outside {row.get('outside_levels', 0.0):.2f} lv (max {row.get('outside_levels_max', 0.0):.1f}) "
+                 f"photo {row.get('photo_error_before', 0.0):.3f}->{row.get('photo_error_after', 0.0):.3f} "
+                 f"{row['seconds_per_edit']:.2f}s")
+    return f"{row['model']:<18} {row['kind']:<10} {what:<16} {value:>28}"

@@ -5,7 +5,11 @@ the model's square size S; the editor crops a square first):
 
 - ``project``: z0 = projection of the image (``request.projection``: encoder / optimize / hybrid;
   hybrid falls back to optimize without an encoder). Result: ``latent`` z0 (float32 nz),
-  ``image`` G(z0) resized to H x W, ``extras["projection"]`` G(z0) at S x S, ``extras["psnr"]``.
+  ``image`` G(z0) resized to H x W, ``extras["projection"]`` G(z0) at S x S, ``extras["psnr"]``,
+  ``extras["domain"]`` the far-from-the-domain verdict (:mod:`.domain_check`: ``score``,
+  ``threshold``, ``far``, ``message`` — "this photo is far from what the facades model knows;
+  edits will be coarse" — for the editor to show). An edit with ``keep_rest`` changes the photo
+  only in a soft region grown from the strokes (bit-exact elsewhere, on any photo).
 - ``edit``: colour strokes (H x W x 4: RGB + coverage), sketch strokes (H x W edge strength) and a
   keep mask (H x W, 1 = keep) become constraints at S x S; multi-start Adam from z0 (the request's
   ``latent``, else a projection first); candidates ranked by cost; morph frames to the best;
@@ -96,11 +100,15 @@ def latent_cards(folders: list[Path] | None = None) -> list[LatentCard]:
 class LatentEngine:
     """iGAN on one generator (+ encoder); weights loaded strictly on first use."""
 
-    def __init__(self, info: EngineInfo, generator: Path, encoder: Path | None = None) -> None:
+    def __init__(self, info: EngineInfo, generator: Path, encoder: Path | None = None,
+                 domain: str = "", domain_threshold: float | None = None) -> None:
         self.info = info
         self.generator_path = Path(generator)
         self.encoder_path = Path(encoder) if encoder is not None and Path(encoder).is_file() else None
         self._model = None
+        # the photo-far-from-the-domain check (domain_check.py): None = no calibrated threshold
+        self.domain = domain
+        self.domain_threshold = domain_threshold
 
     @classmethod
     def from_files(cls, generator: str | Path, encoder: str | Path | None = None,
@@ -166,8 +174,13 @@ class LatentEngine:
         if request.mode == "project" or z0 is None:
             proj = yield from self._project(model, image, request, ctx)
             z0 = proj.z
+            from .domain_check import domain_score, verdict
+
+            small = _np(model.to_net(image))  # the photo as the projection saw it
             extras.update(projection=_np(proj.image), projection_method=proj.method,
-                          psnr=_psnr(_np(proj.image), _resize(image, model.size, model.size)))
+                          psnr=_psnr(_np(proj.image), small),
+                          domain=verdict(domain_score(small, _np(proj.image)), self.domain_threshold,
+                                         self.domain).as_dict())
             if request.mode == "project":
                 return Result(image=_resize(extras["projection"], h, w), latent=_z_np(z0),
                               seconds=time.perf_counter() - started, extras=extras)
@@ -253,7 +266,7 @@ class LatentEngine:
         h, w = image.shape[:2]
         if request.base == "generated":
             return _resize(frames[-1], h, w), frames, np.ones((h, w), np.float32)
-        out, mask = transfer_edit(image, frames, ctx.cancel)
+        out, mask = transfer_edit(image, frames, ctx.cancel, region=edit_region(request, (h, w)))
         yield Progress(1, 1, "done")
         return out, frames, mask
 
@@ -300,6 +313,36 @@ def constraints_for(model, request: LatentEditRequest, hw: tuple[int, int]):
     if keep is not None:
         c.keep_w = torch.from_numpy(np.ascontiguousarray(keep, np.float32))[None, None].to(dev)
     return c
+
+
+def edit_region(request: LatentEditRequest, hw: tuple[int, int]) -> np.ndarray | None:
+    """Where the transferred edit may change the photo (float32 H x W in [0, 1]), or None = wherever
+    the generated frames changed (the paper's unconstrained transfer).
+
+    With ``keep_rest`` on: a soft region grown from the colour and sketch strokes
+    (:func:`~.transfer.stroke_region`), so the photo away from the strokes stays bit-exact on any
+    photo, however far it is from the model's domain; the keep strokes are cut out of it. With
+    ``keep_rest`` off, only the keep strokes (when given) limit it. Strokes are checked by
+    :func:`constraints_for` before this runs."""
+    from .transfer import stroke_region
+
+    def plane(a, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        a = np.asarray(a, np.float32)
+        if a.shape != shape:
+            raise EngineError(f"{name} must be {shape}, got {a.shape}")
+        return np.clip(np.nan_to_num(a), 0.0, 1.0)
+
+    keep = None if request.keep_mask is None else plane(request.keep_mask, "keep_mask", hw)
+    if not request.keep_rest:
+        return None if keep is None else (1.0 - keep).astype(np.float32)
+    painted = np.zeros(hw, np.float32)
+    if request.color_strokes is not None:
+        painted = np.maximum(painted, plane(request.color_strokes, "color_strokes", hw + (4,))[..., 3])
+    if request.sketch_strokes is not None:
+        painted = np.maximum(painted, plane(request.sketch_strokes, "sketch_strokes", hw))
+    if not (painted > 0.01).any():
+        return None  # "transfer" of a chosen candidate without its strokes: as the paper
+    return stroke_region(painted, keep)
 
 
 def far_from_strokes(painted: np.ndarray) -> np.ndarray:
@@ -350,6 +393,22 @@ def card_for(model_id: str) -> LatentCard | None:
     return _CARDS.get(model_id)
 
 
+def _engine_for(info: EngineInfo, card: LatentCard) -> LatentEngine:
+    """The card's engine, with its domain-check threshold: the card's ``domain_threshold`` (a model
+    trained by the user and calibrated by them), else the one calibrated here for a bundled card
+    (:data:`~.domain_check.THRESHOLDS`), else none (no verdict)."""
+    from .domain_check import THRESHOLDS
+
+    threshold = card.extra.get("domain_threshold", THRESHOLDS.get(card.id))
+    try:
+        threshold = None if threshold is None else float(threshold)
+    except (TypeError, ValueError):
+        log.warning("ignoring the domain_threshold of %s: not a number", card.id)
+        threshold = None
+    return LatentEngine(info, card.path, card.encoder, domain=str(card.extra.get("domain", "") or ""),
+                        domain_threshold=threshold)
+
+
 def register_models(folders: list[Path] | None = None) -> list[str]:
     """Register each installed card under its id, and ``default`` for the bundled default card
     (else the first installed card marked default)."""
@@ -357,14 +416,14 @@ def register_models(folders: list[Path] | None = None) -> list[str]:
     cards = latent_cards(folders)
     for card in cards:
         info = _card_info(card, card.id)
-        register(info, lambda info=info, card=card: LatentEngine(info, card.path, card.encoder))
+        register(info, lambda info=info, card=card: _engine_for(info, card))
         _CARDS[card.id] = card
         ids.append(card.id)
     defaults = sorted((c for c in cards if c.default), key=lambda c: not c.bundled)
     if defaults and "default" not in ids:
         card = defaults[0]
         dinfo = _card_info(card, "default", alias_of=card.id)
-        register(dinfo, lambda info=dinfo, card=card: LatentEngine(info, card.path, card.encoder))
+        register(dinfo, lambda info=dinfo, card=card: _engine_for(info, card))
         _CARDS["default"] = card
         ids.append("default")
     return ids

@@ -14,6 +14,11 @@ stretched onto it, the same way the projection squashed it).
 3. **Residual**: the result is blended into the photo with a soft mask of where the frames
    changed; elsewhere the photo's pixels are returned unchanged (the projection residual —
    everything the generator could not reproduce — survives outside the edit).
+4. **Region** (optional, the editor's "Keep the rest"): the mask is also multiplied by a soft
+   region grown from the user's strokes (:func:`stroke_region`), so however much the generated
+   frames change elsewhere — and on a photo far from the model's domain they change everywhere,
+   the projection being a generic image of the domain — the photo outside it is returned
+   bit-exact.
 """
 
 from __future__ import annotations
@@ -92,8 +97,35 @@ def change_mask(frames: np.ndarray, flow: np.ndarray, threshold: float = 0.04) -
     return np.clip((m - threshold) / threshold, 0.0, 1.0).astype(np.float32)
 
 
-def transfer_edit(photo: np.ndarray, frames: np.ndarray, cancel=None) -> tuple[np.ndarray, np.ndarray]:
-    """(edited photo float32 H x W x 3 in [0, 1], mask H x W in [0, 1] of where it changed)."""
+REGION_GROW = 1 / 32  # of the photo's shorter side: fully editable this far around a stroke
+REGION_FADE = 1 / 32  # then fading to 0 over this much more
+
+
+def stroke_region(painted: np.ndarray, keep: np.ndarray | None = None, grow: float = REGION_GROW,
+                  fade: float = REGION_FADE) -> np.ndarray:
+    """Where an edit may change the photo: ``painted`` (float32 H x W, stroke coverage or edge
+    strength, > 0.01 counts) grown by ``grow`` x the shorter side, then a linear fade to 0 over
+    ``fade`` x the side more; times ``1 - keep`` (H x W, the user's keep strokes) when given.
+    float32 H x W in [0, 1]; all zeros when nothing is painted."""
+    painted = np.asarray(painted, np.float32)
+    h, w = painted.shape[:2]
+    inside = painted > 0.01
+    if not inside.any():
+        return np.zeros((h, w), np.float32)
+    side = min(h, w)
+    dist = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 5)
+    r0, r1 = grow * side, max(1.0, fade * side)
+    region = np.clip(1.0 - (dist - r0) / r1, 0.0, 1.0)
+    if keep is not None:
+        region = region * (1.0 - np.clip(np.asarray(keep, np.float32), 0.0, 1.0))
+    return region.astype(np.float32)
+
+
+def transfer_edit(photo: np.ndarray, frames: np.ndarray, cancel=None,
+                  region: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(edited photo float32 H x W x 3 in [0, 1], mask H x W in [0, 1] of where it changed).
+    ``region``: float32 H x W in [0, 1], where the edit may act (see :func:`stroke_region`);
+    None = wherever the frames changed (the paper)."""
     photo = np.ascontiguousarray(photo, np.float32)
     frames = np.ascontiguousarray(frames, np.float32)
     h, w = photo.shape[:2]
@@ -114,6 +146,11 @@ def transfer_edit(photo: np.ndarray, frames: np.ndarray, cancel=None) -> tuple[n
     b_big = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
     edited = np.clip(a_big * warped + b_big, 0.0, 1.0)
     mask = cv2.resize(change_mask(frames, flow), (w, h), interpolation=cv2.INTER_LINEAR)
+    if region is not None:
+        region = np.asarray(region, np.float32)
+        if region.shape != (h, w):
+            raise ValueError(f"region must be {(h, w)}, got {region.shape}")
+        mask = mask * np.clip(region, 0.0, 1.0)
     mask = np.clip(mask, 0.0, 1.0)[..., None]
     out = photo * (1.0 - mask) + edited * mask
     out[mask[..., 0] <= 0.0] = photo[mask[..., 0] <= 0.0]  # bit-exact outside the edit
