@@ -136,3 +136,53 @@ def test_encoder_and_discriminator_shapes():
     out = d(torch.rand(1, 15, 64, 64))
     assert len(out) == 2 and len(out[0]) == 5 and out[0][-1].shape[1] == 1
     assert "discriminator_1.model1.0.0.weight_orig" in d.state_dict()
+
+
+def _uniform_map_output(padding: str) -> torch.Tensor:
+    """A deterministic generator (gain-1 init: visible effects) on a one-class label map."""
+    from engines.spade.archs import weights_init
+
+    torch.manual_seed(0)
+    net = SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4, norm="instance", padding=padding))
+    weights_init(net, gain=1.0)
+    seg = torch.zeros(1, 12, 64, 64)
+    seg[:, 5] = 1
+    with torch.no_grad():
+        return net.eval()(seg)[0]
+
+
+def test_reflect_padding_leaves_a_uniform_map_uniform_to_the_edges():
+    """Every layer is shift-equivariant, so a one-class map must give a flat image; zero padding
+    reads the frame as "no class" and draws bands along the borders (issue 20)."""
+    flat = _uniform_map_output("reflect")
+    assert float((flat - flat.mean((1, 2), keepdim=True)).abs().max()) < 1e-4
+    banded = _uniform_map_output("zeros")
+    edge = torch.cat([banded[:, :2].flatten(1), banded[:, -2:].flatten(1)], 1).mean(1)
+    centre = banded[:, 24:40, 24:40].flatten(1).mean(1)
+    assert float((edge - centre).abs().max()) > 1e-2
+
+
+def test_padding_adds_no_tensor_and_comes_from_the_card():
+    from engines.spade.archs import apply_config, set_padding
+
+    zeros = SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4, use_vae=True, start_hw=(2, 2),
+                                       norm="instance", encoder_layers=5))
+    reflect = SPADEGenerator(SpadeConfig(**{**zeros.cfg.__dict__, "padding": "reflect"}))
+    assert {k: v.shape for k, v in zeros.state_dict().items()} == {k: v.shape for k, v in reflect.state_dict().items()}
+    cfg = infer_config(zeros.state_dict())
+    assert cfg.padding == "zeros"  # official checkpoints: unchanged
+    over = with_overrides(cfg, {"padding": "reflect", "num_upsampling_layers": "more"})
+    assert over.padding == "reflect" and over.multiple == 64
+    with pytest.raises(WeightsError, match="padding"):
+        with_overrides(cfg, {"padding": "circular"})
+    with pytest.raises(ValueError):
+        set_padding(zeros, "replicate")
+    apply_config(zeros, over)
+    assert zeros.output_size(0, 0) == (128, 128)  # 2 x 2 grid, 6 x2 steps
+    assert zeros.conv_img.padding_mode == "reflect" and zeros.up_3.conv_0.padding_mode == "reflect"
+    assert zeros.head_0.norm_0.mlp_shared[0].padding_mode == "reflect"
+    assert zeros.encoder.layer1[0].padding_mode == "zeros"  # the style encoder keeps its training padding
+    seg = torch.zeros(1, 12, 128, 128)
+    seg[:, 1] = 1
+    with torch.no_grad():
+        assert zeros.eval()(seg, torch.zeros(1, 256)).shape == (1, 3, 128, 128)

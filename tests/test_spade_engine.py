@@ -145,3 +145,23 @@ def test_official_layout_imported_by_the_models_manager_runs(tmp_path):
     finally:
         for model_id in ids:
             registry.unregister(Task.SYNTHESIZE, model_id)
+
+
+def test_card_padding_and_upsampling_reach_the_network(tmp_path):
+    """A card saying reflect / "more" (the bundled model since issue 20) runs that forward."""
+    path = write_tiny_spade(tmp_path / "m", name="spade-reflect", default=False)
+    card = json.loads((tmp_path / "m" / "spade-reflect.json").read_text())
+    card.update(padding="reflect", num_upsampling_layers="more")
+    (tmp_path / "m" / "spade-reflect.json").write_text(json.dumps(card))
+    ids = spade_engine.register_models([tmp_path / "m"])
+    try:
+        eng = registry.get(Task.SYNTHESIZE, "spade-reflect")
+        net = eng.model().module
+        assert net.cfg.padding == "reflect" and net.conv_img.padding_mode == "reflect"
+        result = drive(eng.run(SynthesizeRequest(labels_map(), seed=0), RunContext()))
+        assert result.extras["work_size"] == (128, 128)  # 2 x 2 grid x 2**6
+        assert result.image.shape == (90, 140, 3) and np.isfinite(result.image).all()
+    finally:
+        for model_id in ids:
+            registry.unregister(Task.SYNTHESIZE, model_id)
+    assert path.is_file()

@@ -112,3 +112,35 @@ def test_resume_from_a_foreign_checkpoint_is_a_clear_error(tmp_path, tiny_pairs)
     wider.ngf = 4
     with pytest.raises(ValueError, match="other settings"):
         list(tr.train_spade(wider, pairs=tiny_pairs))
+
+
+def test_fine_tune_at_twice_the_size_from_a_128_model(tmp_path, tiny_pairs):
+    """--init + "more": the 2 x 2-grid model of a 32 px run starts a 64 px run with every tensor
+    (same file size), reflect-padded; the exported card says what shapes cannot."""
+    small = tr.SpadeTrainConfig(data="", out=str(tmp_path / "a"), crop=32, load=36, ngf=2, spade_hidden=4, ndf=4,
+                                batch=1, steps=1, log_every=1, padding="zeros", encoder_layers=5)
+    assert tr.generator_config(small).start_hw == (1, 1)
+    small.crop, small.load = 64, 72  # 2 x 2 grid at "normal"
+    list(tr.train_spade(small, pairs=tiny_pairs))
+    first = tr.export_spade(tmp_path / "a" / "last.pt", tmp_path / "w1" / "spade-a.safetensors")
+    assert json.loads((tmp_path / "w1" / "spade-a.json").read_text())["padding"] == "zeros"
+    big = tr.SpadeTrainConfig(data="", out=str(tmp_path / "b"), crop=128, load=143, ngf=2, spade_hidden=4, ndf=4,
+                              batch=1, steps=1, log_every=1, num_up="more", encoder_layers=5, init=str(first))
+    assert tr.generator_config(big).start_hw == (2, 2) and tr.generator_config(big).padding == "reflect"
+    netg, _ = tr.build_models(big)
+    assert tr.load_generator_init(netg, first) == len(netg.state_dict())
+    photos = np.random.default_rng(1).integers(0, 255, (2, 128, 128, 3), dtype=np.uint8)
+    labels = np.random.default_rng(2).integers(0, 12, (2, 128, 128), dtype=np.uint8)
+    list(tr.train_spade(big, pairs=(photos, labels)))
+    dest = tr.export_spade(tmp_path / "b" / "last.pt", tmp_path / "w2" / "spade-b.safetensors")
+    card = json.loads((tmp_path / "w2" / "spade-b.json").read_text())
+    assert card["padding"] == "reflect" and card["num_upsampling_layers"] == "more" and card["size_multiple"] == 64
+    md = (tmp_path / "w2" / "spade-b.md").read_text()
+    assert "--num-up more" in md and "--padding reflect" in md and f"--init {first}" in md
+    assert dest.stat().st_size == first.stat().st_size  # "more" adds no tensor
+    wider = tr.SpadeTrainConfig(data="", out=str(tmp_path / "c"), crop=128, ngf=4, spade_hidden=4, num_up="more",
+                                encoder_layers=5)
+    with pytest.raises(ValueError, match="does not match"):
+        tr.load_generator_init(tr.build_models(wider)[0], first)
+    with pytest.raises(ValueError, match="multiple of 64"):
+        tr.generator_config(tr.SpadeTrainConfig(data="", out="", crop=96, num_up="more"))

@@ -54,9 +54,10 @@ class SNConv2d(nn.Module):
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0,
-                 bias: bool = True, eps: float = 1e-12) -> None:
+                 bias: bool = True, eps: float = 1e-12, padding_mode: str = "zeros") -> None:
         super().__init__()
         self.stride, self.padding, self.eps = stride, padding, eps
+        self.padding_mode = padding_mode  # "zeros" (official) or "reflect"; same name as nn.Conv2d's
         self.weight_orig = nn.Parameter(torch.empty(cout, cin, kernel, kernel))
         nn.init.kaiming_uniform_(self.weight_orig, a=math.sqrt(5))
         self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
@@ -77,14 +78,30 @@ class SNConv2d(nn.Module):
         return self.weight_orig / sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.padding and self.padding_mode != "zeros":
+            x = F.pad(x, (self.padding,) * 4, mode=self.padding_mode)
+            return F.conv2d(x, self.weight(), self.bias, self.stride, 0)
         return F.conv2d(x, self.weight(), self.bias, self.stride, self.padding)
 
 
+PADDINGS = ("zeros", "reflect")
+
+
 def _conv(cin: int, cout: int, kernel: int, spectral: bool, stride: int = 1, padding: int = 0,
-          bias: bool = True) -> nn.Module:
+          bias: bool = True, padding_mode: str = "zeros") -> nn.Module:
     if spectral:
-        return SNConv2d(cin, cout, kernel, stride, padding, bias)
-    return nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias)
+        return SNConv2d(cin, cout, kernel, stride, padding, bias, padding_mode=padding_mode)
+    return nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias, padding_mode=padding_mode)
+
+
+def set_padding(module: nn.Module, mode: str) -> None:
+    """Switch every padded conv under ``module`` to ``mode`` ("zeros" or "reflect"). Padding adds no
+    tensor, so the same weights run either way; a card says which one a model was trained with."""
+    if mode not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, got {mode!r}")
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, SNConv2d)):
+            m.padding_mode = mode
 
 
 # ============================================================================ generator
@@ -99,10 +116,12 @@ class SPADE(nn.Module):
         norm: "batch" (official sync BatchNorm, affine=False: running stats are in the checkpoint)
             or "instance" (no state; what we train with, since CPU batches are tiny).
         kernel: conv size of the three mlps (official 3).
+        padding_mode: "zeros" (official) or "reflect". Zero padding makes the border of a one-hot
+            map read as "no class", so gamma/beta differ along the edges: a dark band on every side.
     """
 
     def __init__(self, norm_nc: int, label_nc: int, norm: str = "batch", kernel: int = 3,
-                 hidden: int = SPADE_HIDDEN) -> None:
+                 hidden: int = SPADE_HIDDEN, padding_mode: str = "zeros") -> None:
         super().__init__()
         if norm == "batch":
             self.param_free_norm: nn.Module = nn.BatchNorm2d(norm_nc, affine=False)
@@ -111,9 +130,10 @@ class SPADE(nn.Module):
         else:
             raise ValueError(f"unknown SPADE norm '{norm}' (batch or instance)")
         pad = kernel // 2
-        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, hidden, kernel, padding=pad), nn.ReLU())
-        self.mlp_gamma = nn.Conv2d(hidden, norm_nc, kernel, padding=pad)
-        self.mlp_beta = nn.Conv2d(hidden, norm_nc, kernel, padding=pad)
+        pm = padding_mode
+        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, hidden, kernel, padding=pad, padding_mode=pm), nn.ReLU())
+        self.mlp_gamma = nn.Conv2d(hidden, norm_nc, kernel, padding=pad, padding_mode=pm)
+        self.mlp_beta = nn.Conv2d(hidden, norm_nc, kernel, padding=pad, padding_mode=pm)
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
         normalized = self.param_free_norm(x)
@@ -127,18 +147,20 @@ class SPADEResnetBlock(nn.Module):
     """norm -> lrelu -> conv, twice, plus a shortcut that is learned only when fin != fout."""
 
     def __init__(self, fin: int, fout: int, semantic_nc: int, spectral: bool = True,
-                 norm: str = "batch", kernel: int = 3, hidden: int = SPADE_HIDDEN) -> None:
+                 norm: str = "batch", kernel: int = 3, hidden: int = SPADE_HIDDEN,
+                 padding_mode: str = "zeros") -> None:
         super().__init__()
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
-        self.conv_0 = _conv(fin, fmiddle, 3, spectral, padding=1)
-        self.conv_1 = _conv(fmiddle, fout, 3, spectral, padding=1)
-        if self.learned_shortcut:
+        pm = padding_mode
+        self.conv_0 = _conv(fin, fmiddle, 3, spectral, padding=1, padding_mode=pm)
+        self.conv_1 = _conv(fmiddle, fout, 3, spectral, padding=1, padding_mode=pm)
+        if self.learned_shortcut:  # 1x1: no padding
             self.conv_s = _conv(fin, fout, 1, spectral, bias=False)
-        self.norm_0 = SPADE(fin, semantic_nc, norm, kernel, hidden)
-        self.norm_1 = SPADE(fmiddle, semantic_nc, norm, kernel, hidden)
+        self.norm_0 = SPADE(fin, semantic_nc, norm, kernel, hidden, pm)
+        self.norm_1 = SPADE(fmiddle, semantic_nc, norm, kernel, hidden, pm)
         if self.learned_shortcut:
-            self.norm_s = SPADE(fin, semantic_nc, norm, kernel, hidden)
+            self.norm_s = SPADE(fin, semantic_nc, norm, kernel, hidden, pm)
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
         x_s = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
@@ -162,6 +184,9 @@ class SpadeConfig:
     spade_kernel: int = 3
     spade_hidden: int = SPADE_HIDDEN
     encoder_layers: int = 0  # 0 = no style encoder in this file; else 5 (128 px) or 6 (256 px)
+    # "zeros" (official: what their checkpoints were trained with) or "reflect" (ours since the
+    # border-streak fix). Adds no tensor, so shapes cannot tell: the card's "padding" says it.
+    padding: str = "zeros"
 
     @property
     def multiple(self) -> int:
@@ -211,10 +236,11 @@ class SPADEGenerator(nn.Module):
             sh, sw = cfg.start_hw
             self.fc: nn.Module = nn.Linear(cfg.z_dim, 16 * nf * sh * sw)
         else:  # deterministic: start from the downsampled label map
-            self.fc = nn.Conv2d(snc, 16 * nf, 3, padding=1)
+            self.fc = nn.Conv2d(snc, 16 * nf, 3, padding=1, padding_mode=cfg.padding)
 
         def block(fin: int, fout: int) -> SPADEResnetBlock:
-            return SPADEResnetBlock(fin, fout, snc, cfg.spectral, cfg.norm, cfg.spade_kernel, cfg.spade_hidden)
+            return SPADEResnetBlock(fin, fout, snc, cfg.spectral, cfg.norm, cfg.spade_kernel, cfg.spade_hidden,
+                                    cfg.padding)
 
         self.head_0 = block(16 * nf, 16 * nf)
         self.G_middle_0 = block(16 * nf, 16 * nf)
@@ -227,7 +253,7 @@ class SPADEGenerator(nn.Module):
         if cfg.num_up == "most":
             self.up_4 = block(nf, nf // 2)
             final_nc = nf // 2
-        self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
+        self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1, padding_mode=cfg.padding)
         if cfg.encoder_layers:
             self.encoder = ConvEncoder(nf, cfg.encoder_layers, cfg.z_dim)
 
@@ -383,13 +409,24 @@ def infer_config(sd: StateDict) -> SpadeConfig:
 
 
 def with_overrides(cfg: SpadeConfig, hparams: dict[str, Any]) -> SpadeConfig:
-    """A card's ``num_upsampling_layers`` (the one value shapes cannot tell)."""
+    """A card's ``num_upsampling_layers`` and ``padding`` (the values shapes cannot tell)."""
     num_up = hparams.get("num_upsampling_layers", cfg.num_up)
     if num_up not in UP_LAYERS:
         raise WeightsError(f"num_upsampling_layers must be normal, more or most, got {num_up!r}")
     if (num_up == "most") != (cfg.num_up == "most"):
         raise WeightsError("num_upsampling_layers 'most' needs an up_4 block (and only it has one)")
-    return SpadeConfig(**{**cfg.__dict__, "num_up": num_up})
+    padding = hparams.get("padding", cfg.padding)
+    if padding not in PADDINGS:
+        raise WeightsError(f"padding must be one of {PADDINGS}, got {padding!r}")
+    return SpadeConfig(**{**cfg.__dict__, "num_up": num_up, "padding": padding})
+
+
+def apply_config(net: "SPADEGenerator", cfg: SpadeConfig) -> None:
+    """Give a built generator the card's overrides (same tensors: only the forward changes)."""
+    set_padding(net, cfg.padding)
+    if hasattr(net, "encoder"):  # the style encoder only summarises a photo: it keeps its training padding
+        set_padding(net.encoder, "zeros")
+    net.cfg = cfg
 
 
 def add_missing_spectral_v(sd: dict) -> dict:
@@ -414,7 +451,8 @@ def build_generator(sd: StateDict) -> tuple[nn.Module, dict[str, Any]]:
 def spade_hparams(cfg: SpadeConfig) -> dict[str, Any]:
     return {"semantic_nc": cfg.semantic_nc, "ngf": cfg.ngf, "num_upsampling_layers": cfg.num_up,
             "use_vae": cfg.use_vae, "z_dim": cfg.z_dim, "start_hw": list(cfg.start_hw), "norm": cfg.norm,
-            "spectral": cfg.spectral, "encoder_layers": cfg.encoder_layers, "multiple": cfg.multiple}
+            "spectral": cfg.spectral, "encoder_layers": cfg.encoder_layers, "multiple": cfg.multiple,
+            "padding": cfg.padding}
 
 
 SPADE_SPEC = register_arch(ArchSpec(

@@ -117,9 +117,11 @@ class SpadeEngine:
 
             try:
                 loaded = load_model(self.card.path, arch_name="spade")
-                cfg = archs.with_overrides(loaded.module.cfg, self.card.extra)
-                if cfg != loaded.module.cfg:  # the card names num_upsampling_layers: same weights
-                    loaded.module.cfg = cfg
+                # the card names num_upsampling_layers / padding: same tensors, another forward
+                cfg = archs.with_overrides(loaded.module.cfg, {**(self.card.extra.get("hparams") or {}),
+                                                               **self.card.extra})
+                if cfg != loaded.module.cfg:
+                    archs.apply_config(loaded.module, cfg)
             except WeightsError as exc:
                 raise EngineError(f"cannot load synthesis weights {self.card.path.name}: {exc}") from exc
             self._loaded = loaded

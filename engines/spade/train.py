@@ -57,6 +57,12 @@ class SpadeTrainConfig:
     lambda_feat: float = 10.0
     lambda_kld: float = 0.05
     use_vae: bool = True
+    # "more" adds one x2 step and no tensor: a 4 x 4 fc grid then gives 256 px, so a 128 px model
+    # can be fine-tuned at 256 px in a file of the same size (an 8 x 8 grid would add ~4.7 MB fp16)
+    num_up: str = "normal"
+    padding: str = "reflect"  # generator convs; "zeros" was the first bundled model's (border bands)
+    encoder_layers: int = 0  # 0: 6 for crops >= 256 else 5 (the encoder resizes its input to 4 * 2**layers)
+    init: str = ""  # a generator .safetensors (same widths) to start from; "" = fresh init
     seed: int = 0
     threads: int = 1
     device: str = "cpu"
@@ -182,18 +188,47 @@ def _progress(step: int, steps: int, elapsed: float, minutes: float) -> float:
     return min(p, 1.0)
 
 
-def build_models(cfg: SpadeTrainConfig):
-    from .archs import MultiscaleDiscriminator, SPADEGenerator, SpadeConfig, weights_init
+def generator_config(cfg: SpadeTrainConfig):
+    """The :class:`~.archs.SpadeConfig` a training config builds (crop = start grid x 2**n_up)."""
+    from .archs import UP_LAYERS, SpadeConfig
 
-    start = cfg.crop // 32
-    gcfg = SpadeConfig(semantic_nc=N_CLASSES, ngf=cfg.ngf, use_vae=cfg.use_vae, start_hw=(start, start),
-                       norm="instance", spade_hidden=cfg.spade_hidden,
-                       encoder_layers=(6 if cfg.crop >= 256 else 5) if cfg.use_vae else 0)
-    netg = SPADEGenerator(gcfg)
+    if cfg.num_up not in UP_LAYERS:
+        raise ValueError(f"num_up must be one of {sorted(UP_LAYERS)}, got {cfg.num_up!r}")
+    multiple = 2 ** UP_LAYERS[cfg.num_up]
+    if cfg.crop % multiple:
+        raise ValueError(f"crop {cfg.crop} is not a multiple of {multiple} (num_up {cfg.num_up})")
+    start = cfg.crop // multiple
+    enc = cfg.encoder_layers or (6 if cfg.crop >= 256 else 5)
+    return SpadeConfig(semantic_nc=N_CLASSES, ngf=cfg.ngf, num_up=cfg.num_up, use_vae=cfg.use_vae,
+                       start_hw=(start, start), norm="instance", spade_hidden=cfg.spade_hidden,
+                       encoder_layers=enc if cfg.use_vae else 0, padding=cfg.padding)
+
+
+def build_models(cfg: SpadeTrainConfig):
+    from .archs import MultiscaleDiscriminator, SPADEGenerator, weights_init
+
+    netg = SPADEGenerator(generator_config(cfg))
     netd = MultiscaleDiscriminator(N_CLASSES + 3, cfg.ndf, 4, cfg.num_d)
     weights_init(netg)
     weights_init(netd)
     return netg, netd
+
+
+def load_generator_init(netg, path: str | Path) -> int:
+    """Copy a generator file's tensors into ``netg`` (strict: same widths and grid); returns the
+    number of tensors. fp16 files are widened to the network's dtype."""
+    from ..weights import read_state_dict
+
+    sd = read_state_dict(Path(path))
+    own = netg.state_dict()
+    missing = sorted(set(own) - set(sd))
+    extra = sorted(set(sd) - set(own))
+    bad = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if missing or extra or bad:
+        raise ValueError(f"--init {path} does not match this generator (missing {missing[:3]}, "
+                         f"unexpected {extra[:3]}, other shapes {bad[:3]}): use the same ngf / hidden / grid")
+    netg.load_state_dict({k: v.to(own[k].dtype) for k, v in sd.items()})
+    return len(sd)
 
 
 def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
@@ -212,6 +247,8 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
     device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
     netg, netd = build_models(cfg)
+    if cfg.init and not (out / "last.pt").is_file():
+        load_generator_init(netg, cfg.init)
     netg.to(device).train()
     netd.to(device).train()
     opt_g = torch.optim.Adam(netg.parameters(), lr=cfg.lr_g, betas=(0.0, 0.9))
@@ -447,6 +484,11 @@ def _write_card(dest: Path, task: str, step: int, elapsed: float, extra: dict[st
         if task == "synthesize":  # what the editor needs without loading the weights
             base["hparams"] = {"semantic_nc": N_CLASSES, "ngf": config.get("ngf"),
                                "use_vae": bool(config.get("use_vae", True))}
+            # what the shapes cannot tell (engines.spade.archs.with_overrides reads these two);
+            # a run from before these options had the official "normal" and zero padding
+            base["num_upsampling_layers"] = config.get("num_up", "normal")
+            base["padding"] = config.get("padding", "zeros")
+            base["size_multiple"] = 64 if base["num_upsampling_layers"] == "more" else 32
     base.update(extra or {})
     base["card"] = Path(dest).with_suffix(".md").name
     atomic_write_bytes(Path(dest).with_suffix(".json"), (json.dumps(base, indent=2) + "\n").encode())
@@ -462,6 +504,9 @@ def model_card_md(card: dict[str, Any]) -> str:
         ("out", cfg.get("out")), ("crop", cfg.get("crop")), ("load", cfg.get("load")), ("ngf", cfg.get("ngf")),
         ("hidden", cfg.get("spade_hidden")), ("ndf", cfg.get("ndf")), ("width", cfg.get("width")),
         ("batch", cfg.get("batch")), ("steps", cfg.get("steps")), ("minutes", cfg.get("minutes") or None),
+        ("num-up", cfg.get("num_up") if cfg.get("num_up", "normal") != "normal" else None),
+        ("padding", cfg.get("padding")), ("encoder-layers", cfg.get("encoder_layers") or None),
+        ("init", cfg.get("init") or None),
         ("threads", cfg.get("threads")), ("device", cfg.get("device"))) if v is not None)
     if cfg.get("use_vae") is False:
         flags += " --no-vae"
@@ -478,7 +523,9 @@ def model_card_md(card: dict[str, Any]) -> str:
     ]
     if command == "synthesize":
         lines += ["## Method", "SPADE generator (Park et al. 2019) with the VAE style encoder, 2-scale PatchGAN with "
-                  "spectral norm, hinge loss, feature matching (10), KL (0.05), TTUR Adam (0, 0.9) G 1e-4 / D 4e-4.",
+                  "spectral norm, hinge loss, feature matching (10), KL (0.05), TTUR Adam (0, 0.9) G 1e-4 / D 4e-4; "
+                  f"generator convs padded with {card.get('padding', 'zeros')}, "
+                  f"num_upsampling_layers {card.get('num_upsampling_layers', 'normal')}.",
                   "**No VGG perceptual loss**: it needs ImageNet VGG19 weights, which cannot be had here; "
                   "expect less texture detail than the paper's models.", ""]
     lines += ["## Figures", "Not measured at export time: run `ganstudio bench spade --data ../shared/data/facades/test "
