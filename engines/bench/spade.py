@@ -163,3 +163,175 @@ def write_json(rows: list[Row], path: Path, extra: dict[str, Any] | None = None)
             **(extra or {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
+
+
+# ----------------------------------------------------------------------------- segmentation robustness
+# The segmentation net on facades/test photos under the transforms a user's own photo brings (issue
+# 20): zoomed out / in, another aspect, a perspective view, other colours, blur. Each transform's
+# random parameters come from a generator seeded by (seed, photo index, transform index), so every
+# run and every model sees the same transformed photos. Geometric transforms move the truth with
+# the photo (nearest neighbour); where a view reaches past the photo the border is mirrored (photo
+# and truth alike), as a facade usually goes on beyond the frame.
+
+ROBUST_TRANSFORMS = ("plain", "scale0.5", "scale2", "aspect", "perspective", "colour", "blur")
+ROBUST_HEADER = (f"{'segmenter':<20} {'transform':<12} {'images':>6} {'mIoU':>7} {'ratio':>6} {'acc':>7} "
+                 f"{'window IoU':>10} {'window share':>12}")
+WINDOW = 2  # CMP class id of "window" (resources/palettes/facades)
+
+
+@dataclass(frozen=True)
+class RobustRow:
+    model: str
+    dataset: str
+    transform: str
+    images: int
+    miou: float
+    miou_ratio: float  # miou / miou of the plain photos
+    pixel_acc: float
+    window_iou: float
+    window_share_pred: float  # share of pixels labelled window (truth's share in window_share_true)
+    window_share_true: float
+    seed: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def format_robust_row(r: RobustRow) -> str:
+    return (f"{r.model:<20} {r.transform:<12} {r.images:>6} {r.miou:>7.4f} {r.miou_ratio:>6.3f} {r.pixel_acc:>7.4f} "
+            f"{r.window_iou:>10.4f} {r.window_share_pred:>6.3f}/{r.window_share_true:<5.3f}")
+
+
+def transform_pair(name: str, photo: np.ndarray, labels: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One robustness view of a pair: uint8 H x W x 3 photo, int32 H x W ids -> the same types
+    (the size may change). Parameters (ranges are part of the protocol):
+
+    - ``scale0.5``: the photo at half size in the middle of a mirrored frame of the original size;
+    - ``scale2``: a random half-size window enlarged 2x (bicubic);
+    - ``aspect``: stretched 1.4-1.8x along a random axis;
+    - ``perspective``: each corner moved by up to 15 % of the side (a homography);
+    - ``colour``: hue turned by up to 30 deg, saturation x0.4-1.6, contrast x0.6-1.4, brightness x0.65-1.35;
+    - ``blur``: Gaussian, sigma 1.5-3 px (on the 256² photo).
+    """
+    import cv2
+
+    h, w = labels.shape
+    lab = labels.astype(np.uint8)
+    if name == "plain":
+        return photo, labels
+    if name == "scale0.5":
+        hs, ws = h // 2, w // 2
+        small = cv2.resize(photo, (ws, hs), interpolation=cv2.INTER_AREA)
+        small_lab = cv2.resize(lab, (ws, hs), interpolation=cv2.INTER_NEAREST)
+        pads = ((h - hs) // 2, h - hs - (h - hs) // 2, (w - ws) // 2, w - ws - (w - ws) // 2)
+        return (cv2.copyMakeBorder(small, *pads, cv2.BORDER_REFLECT_101),
+                cv2.copyMakeBorder(small_lab, *pads, cv2.BORDER_REFLECT_101).astype(np.int32))
+    if name == "scale2":
+        hs, ws = h // 2, w // 2
+        y, x = int(rng.integers(0, h - hs + 1)), int(rng.integers(0, w - ws + 1))
+        crop, crop_lab = photo[y : y + hs, x : x + ws], lab[y : y + hs, x : x + ws]
+        big = cv2.resize(crop, (w, h), interpolation=cv2.INTER_CUBIC)
+        return big, cv2.resize(crop_lab, (w, h), interpolation=cv2.INTER_NEAREST).astype(np.int32)
+    if name == "aspect":
+        f = float(rng.uniform(1.4, 1.8))
+        size = (int(round(w * f)), h) if rng.random() < 0.5 else (w, int(round(h * f)))
+        return (cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC),
+                cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST).astype(np.int32))
+    if name == "perspective":
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = src + rng.uniform(-0.15, 0.15, size=(4, 2)).astype(np.float32) * np.float32([w, h])
+        m = cv2.getPerspectiveTransform(src, dst)
+        return (cv2.warpPerspective(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101),
+                cv2.warpPerspective(lab, m, (w, h), flags=cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_REFLECT_101).astype(np.int32))
+    if name == "colour":
+        return _to_u8(colour_jitter(photo.astype(np.float32) / 255.0, rng)), labels
+    if name == "blur":
+        return cv2.GaussianBlur(photo, (0, 0), float(rng.uniform(1.5, 3.0))), labels
+    raise ValueError(f"unknown robustness transform {name!r}; known: {', '.join(ROBUST_TRANSFORMS)}")
+
+
+def colour_jitter(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """float32 H x W x 3 in [0, 1] -> the same, hue turned about the grey axis by up to 30 deg,
+    then saturation x0.4-1.6, contrast x0.6-1.4 (about the mean), brightness x0.65-1.35."""
+    angle = np.deg2rad(rng.uniform(-30, 30))
+    # a rotation about the (1, 1, 1) axis of RGB turns the hue and keeps grey grey
+    k = np.ones(3) / np.sqrt(3)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    rot = np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
+    out = rgb @ rot.T.astype(np.float32)
+    grey = out.mean(2, keepdims=True)
+    out = grey + (out - grey) * rng.uniform(0.4, 1.6)
+    out = out.mean() + (out - out.mean()) * rng.uniform(0.6, 1.4)
+    return np.clip(out * rng.uniform(0.65, 1.35), 0.0, 1.0).astype(np.float32)
+
+
+def run_robustness(data: Path, segmenter, model: str = "facades-segnet", limit: int = 0, seed: int = 0,
+                   transforms: tuple[str, ...] = ROBUST_TRANSFORMS,
+                   on_row: Callable[[RobustRow], None] | None = None, grid: Path | None = None,
+                   grid_photos: int = 3) -> list[RobustRow]:
+    """mIoU of ``segmenter`` (``photo float32 HxWx3 -> (int32 ids, seconds)``) on the facades pairs
+    of ``data`` plain and under each of ``transforms`` (see :func:`transform_pair`); ``miou_ratio``
+    is against the plain photos (goal >= 0.85 for each). A grid PNG (per transform one row:
+    photo | truth | prediction for the first ``grid_photos`` pairs) is written to ``grid``."""
+    from ..labels import load_palette
+    from ..spade.facades import load_split
+
+    pairs = load_split(data, limit)
+    if not pairs:
+        raise EngineError(f"no N.jpg facades pairs under {data}")
+    palette = load_palette("facades") if grid is not None else None
+    rows, grid_rows, plain = [], [], None
+    for t, name in enumerate(transforms):
+        conf = np.zeros((N_CLASSES, N_CLASSES), np.int64)
+        tiles = []
+        for i, p in enumerate(pairs):
+            photo, labels = transform_pair(name, p.photo, p.labels, np.random.default_rng([seed, i, t]))
+            pred = segmenter(photo.astype(np.float32) / 255.0)[0]
+            conf += confusion(pred, labels)
+            if palette is not None and i < grid_photos:
+                tiles += [_fit(photo), _fit(palette.colorize(labels)), _fit(palette.colorize(pred))]
+        m = miou(conf)
+        plain = m if name == "plain" or plain is None else plain
+        union = conf[WINDOW].sum() + conf[:, WINDOW].sum() - conf[WINDOW, WINDOW]
+        total = max(int(conf.sum()), 1)
+        row = RobustRow(model=model, dataset=data.name, transform=name, images=len(pairs), miou=round(m, 4),
+                        miou_ratio=round(m / plain, 4) if plain else 0.0, pixel_acc=round(pixel_accuracy(conf), 4),
+                        window_iou=round(float(conf[WINDOW, WINDOW] / union) if union else 0.0, 4),
+                        window_share_pred=round(float(conf[:, WINDOW].sum() / total), 4),
+                        window_share_true=round(float(conf[WINDOW].sum() / total), 4), seed=seed)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+        if tiles:
+            grid_rows.append(np.concatenate(tiles, 1))
+    if grid is not None and grid_rows:
+        from PIL import Image
+
+        grid.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate(grid_rows, 0)).save(grid)
+    return rows
+
+
+def robustness_summary(rows: list[RobustRow]) -> dict[str, float]:
+    """``miou_plain``, the worst and the mean ``miou_ratio`` over the transformed rows."""
+    plain = [r.miou for r in rows if r.transform == "plain"]
+    ratios = [r.miou_ratio for r in rows if r.transform != "plain"]
+    return {"miou_plain": plain[0] if plain else 0.0,
+            "ratio_min": round(min(ratios), 4) if ratios else 0.0,
+            "ratio_mean": round(float(np.mean(ratios)), 4) if ratios else 0.0}
+
+
+def _fit(image: np.ndarray, side: int = 128) -> np.ndarray:
+    """uint8 H x W x 3 -> side x side, the whole image shown at its own aspect on grey."""
+    import cv2
+
+    h, w = image.shape[:2]
+    s = side / max(h, w)
+    th, tw = max(1, round(h * s)), max(1, round(w * s))
+    small = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
+    out = np.full((side, side, 3), 96, np.uint8)
+    y, x = (side - th) // 2, (side - tw) // 2
+    out[y : y + th, x : x + tw] = small
+    return out

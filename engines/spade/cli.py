@@ -34,6 +34,12 @@ def add_train_parsers(tsub) -> None:
     s.add_argument("--width", type=int, default=24)
     s.add_argument("--batch", type=int, default=8)
     s.add_argument("--steps", type=int, default=6000)
+    s.add_argument("--levels", type=int, default=5, help="U-Net levels (the first bundled model: 4)")
+    s.add_argument("--base", type=int, default=0,
+                   help="a whole facade's side in a view at scale 1 = the card's work_side (default --crop)")
+    s.add_argument("--init", default="", help="facades-segnet .safetensors to start from (tensors that fit)")
+    s.add_argument("--no-views", action="store_true",
+                   help="the first trainer: resized crops + flips only, no scale/aspect/perspective/colour/blur views")
 
 
 def _common(t, out: str) -> None:
@@ -56,7 +62,7 @@ def train_main(args: argparse.Namespace) -> int:
         if not (out / "last.pt").is_file():
             print(f"{name}: no checkpoint at {out / 'last.pt'}", file=sys.stderr)
             return 2
-        export = tr.export_spade if args.task == "spade" else tr.export_segment
+        export = tr.export_spade if args.task == "spade" else _export_segment
         print(f"wrote {export(out / 'last.pt', Path(args.export))} (+ model card .json)")
         return 0
     data = Path(args.data) if args.data else default_data_root()
@@ -77,8 +83,15 @@ def train_main(args: argparse.Namespace) -> int:
                                   num_up=args.num_up, padding=args.padding, encoder_layers=args.encoder_layers,
                                   init=args.init, **common)
         loop = tr.train_spade(cfg)
-    else:
+    elif args.no_views:
         loop = tr.train_segment(tr.SegmentTrainConfig(width=args.width, **common))
+    else:
+        from .segment_train import RobustSegmentConfig, train_robust_segment
+
+        loop = train_robust_segment(RobustSegmentConfig(
+            data=str(data), out=str(out), crop=args.crop, base=args.base or args.crop, width=args.width,
+            levels=args.levels, batch=args.batch, steps=args.steps, minutes=args.minutes, init=args.init,
+            seed=args.seed, threads=args.threads, device=args.device))
     try:
         for info in loop:
             print_progress(info)
@@ -86,6 +99,19 @@ def train_main(args: argparse.Namespace) -> int:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _export_segment(ckpt: Path, dest: Path) -> Path:
+    """A views checkpoint (it keeps an EMA) exports its EMA weights, the first trainer's its net."""
+    import torch
+
+    from . import train as tr
+
+    if "ema" in torch.load(ckpt, map_location="cpu", weights_only=True):
+        from .segment_train import export_robust_segment
+
+        return export_robust_segment(ckpt, dest)
+    return tr.export_segment(ckpt, dest)
 
 
 def bench_main(args: argparse.Namespace) -> int:
@@ -123,7 +149,21 @@ def bench_main(args: argparse.Namespace) -> int:
     except (EngineError, ValueError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 1
+    robust, robust_grid = _segment_robustness(bench, data, segmenter, args)
     if args.json:
-        bench.write_json(rows, Path(args.json), {"grid": grid.name if grid else None})
-        print(f"wrote {args.json} and {grid}")
+        bench.write_json(rows, Path(args.json), {"grid": grid.name if grid else None, **robust,
+                                                 "segment_grid": robust_grid.name if robust_grid else None})
+        print(f"wrote {args.json}, {grid} and {robust_grid}")
     return 0
+
+
+def _segment_robustness(bench, data: Path, segmenter, args) -> tuple[dict, Path | None]:
+    """The segmentation net on the plain and transformed photos (issue 20), printed; the JSON part."""
+    grid = Path(args.json).with_name(Path(args.json).stem + "-segment.png") if args.json else None
+    print("\n" + bench.ROBUST_HEADER, flush=True)
+    rows = bench.run_robustness(data, segmenter, model=segmenter.path.stem, limit=args.limit,
+                                on_row=lambda r: print(bench.format_robust_row(r), flush=True), grid=grid)
+    summary = bench.robustness_summary(rows)
+    print(f"segmentation: plain mIoU {summary['miou_plain']:.4f}, transformed / plain: worst {summary['ratio_min']:.3f}, "
+          f"mean {summary['ratio_mean']:.3f} (goal >= 0.85)", flush=True)
+    return {"segment_robustness": [r.as_dict() for r in rows], "segment_robustness_summary": summary}, grid

@@ -1,12 +1,20 @@
 """A small facades segmentation net (photo -> 12 CMP classes): the bench scores synthesized photos
 with it, and the editor's "Segment photo" turns a real photo into an editable label map.
 
-Architecture: a 4-level U-Net (conv-BN-ReLU pairs, max-pool down, bilinear up + skip), ``width``
-channels at the top, doubling per level. Keys: ``enc{i}.{0,1,3,4}``, ``dec{i}...``, ``head``.
+Architecture: a ``levels``-level U-Net (conv-BN-ReLU pairs, max-pool down, bilinear up + skip),
+``width`` channels at the top, doubling per level up to ``max_mult`` x width. Keys:
+``enc{i}.{0,1,3,4}``, ``dec{i}...``, ``head``; levels and channels are read back from the key
+names and shapes, so the first bundled model (4 levels, width 16) still loads.
 
-Tensor contract of :class:`FacadeSegNet`: ``N x 3 x H x W`` in ``[-1, 1]`` (H, W multiples of 8)
--> logits ``N x classes x H x W``. :func:`segment_photo` wraps it: float32 H x W x 3 in [0, 1] of
-any size -> int32 H x W class ids (the net runs at ``WORK_SIDE`` on the longer side).
+Default 5 levels, channels capped at 8 x width: the fifth level costs little (it runs at 1/16 of
+the side) and doubles the receptive field to about the whole 128² working image, which the
+classes need (a shop is the bottom row, a cornice the top of a storey) once scale augmentation
+takes away the absolute position as a cue.
+
+Tensor contract of :class:`FacadeSegNet`: ``N x 3 x H x W`` in ``[-1, 1]`` (H, W multiples of
+``net.multiple``) -> logits ``N x classes x H x W``. :func:`segment_photo` wraps it: float32
+H x W x 3 in [0, 1] of any size -> int32 H x W class ids (the net runs at ``WORK_SIDE`` on the
+longer side).
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from ..core.protocol import Task
 from ..weights import ArchSpec, register_arch
 
 WORK_SIDE = 256  # the facades are 256 x 256; larger photos are segmented at this size
-LEVELS = 4
+LEVELS = 5
+MAX_MULT = 8  # channels stop doubling at 8 x width (keeps the 5-level net at ~1.2 M parameters)
 
 
 def _pair(cin: int, cout: int) -> nn.Sequential:
@@ -37,71 +46,85 @@ class FacadeSegNet(nn.Module):
 
     Args:
         classes: output classes (12 for CMP Facades).
-        width: channels of the first level (levels: width, 2w, 4w, 8w).
+        width: channels of the first level.
+        levels: resolution levels (``levels - 1`` poolings); inputs must be multiples of
+            ``2 ** (levels - 1)`` (:attr:`multiple`).
+        max_mult: channels double per level up to ``max_mult * width``.
     """
 
-    def __init__(self, classes: int = 12, width: int = 24) -> None:
+    def __init__(self, classes: int = 12, width: int = 24, levels: int = LEVELS, max_mult: int = MAX_MULT) -> None:
         super().__init__()
-        self.classes, self.width = classes, width
-        chans = [width * 2**i for i in range(LEVELS)]
+        if levels < 2:
+            raise ValueError(f"a U-Net needs at least 2 levels, got {levels}")
+        self.classes, self.width, self.levels, self.max_mult = classes, width, levels, max_mult
+        self.multiple = 2 ** (levels - 1)
+        chans = [width * min(2**i, max_mult) for i in range(levels)]
         cin = 3
         for i, c in enumerate(chans):
             self.add_module(f"enc{i}", _pair(cin, c))
             cin = c
-        for i in reversed(range(LEVELS - 1)):  # dec2, dec1, dec0: upsampled deeper + skip
+        for i in reversed(range(levels - 1)):  # upsampled deeper level + the skip of this one
             self.add_module(f"dec{i}", _pair(chans[i + 1] + chans[i], chans[i]))
         self.head = nn.Conv2d(chans[0], classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
-        for i in range(LEVELS):
+        for i in range(self.levels):
             x = getattr(self, f"enc{i}")(x if i == 0 else F.max_pool2d(x, 2))
             skips.append(x)
-        for i in reversed(range(LEVELS - 1)):
+        for i in reversed(range(self.levels - 1)):
             x = F.interpolate(x, size=skips[i].shape[2:], mode="bilinear", align_corners=False)
             x = getattr(self, f"dec{i}")(torch.cat([x, skips[i]], 1))
         return self.head(x)
 
 
 def _detect(sd) -> bool:
-    return "head.weight" in sd and "enc0.0.weight" in sd and "dec0.0.weight" in sd and "enc3.0.weight" in sd
+    return "head.weight" in sd and "enc0.0.weight" in sd and "dec0.0.weight" in sd and "enc1.0.weight" in sd
 
 
 def _build(sd) -> tuple[nn.Module, dict[str, Any]]:
     classes = int(sd["head.weight"].shape[0])
     width = int(sd["enc0.0.weight"].shape[0])
-    return FacadeSegNet(classes, width), {"classes": classes, "width": width}
+    levels = 1 + max(int(k.split(".")[0][3:]) for k in sd if k.startswith("enc") and k.split(".")[0][3:].isdigit())
+    max_mult = max(1, int(sd[f"enc{levels - 1}.0.weight"].shape[0]) // width)
+    return (FacadeSegNet(classes, width, levels, max_mult),
+            {"classes": classes, "width": width, "levels": levels, "max_mult": max_mult})
 
 
 SEGNET_SPEC = register_arch(ArchSpec(
     name="facades-segnet", task=Task.SYNTHESIZE, detect=_detect, build=_build,
-    required_keys=("enc0.0.weight", "enc3.0.weight", "dec0.0.weight", "head.weight"),
+    required_keys=("enc0.0.weight", "enc1.0.weight", "dec0.0.weight", "head.weight"),
 ))
 
 
-def to_input(photo: np.ndarray, side: int = WORK_SIDE) -> tuple[torch.Tensor, tuple[int, int]]:
+def to_input(photo: np.ndarray, side: int = WORK_SIDE, multiple: int = 8) -> tuple[torch.Tensor, tuple[int, int]]:
     """float32 H x W x 3 [0, 1] -> (1 x 3 x h x w in [-1, 1], with the longer side = ``side``,
-    both multiples of 8; the original (H, W))."""
+    both multiples of ``multiple``; the original (H, W))."""
     import cv2
 
     h, w = photo.shape[:2]
     scale = side / max(h, w)
-    th, tw = max(8, int(round(h * scale / 8)) * 8), max(8, int(round(w * scale / 8)) * 8)
+    th = max(multiple, int(round(h * scale / multiple)) * multiple)
+    tw = max(multiple, int(round(w * scale / multiple)) * multiple)
     small = cv2.resize(np.ascontiguousarray(photo, np.float32), (tw, th), interpolation=cv2.INTER_AREA)
     x = torch.from_numpy(small.transpose(2, 0, 1).copy())[None] * 2.0 - 1.0
     return x, (h, w)
 
 
-def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE) -> np.ndarray:
-    """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (the net runs with the longer
-    side = ``side``; logits upsampled bilinearly, then argmax: the boundaries follow the photo at
-    full resolution)."""
-    x, (h, w) = to_input(photo, side)
+def segment_logits(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE) -> torch.Tensor:
+    """float32 logits ``1 x classes x H x W`` at the photo's own size (the net runs with the longer
+    side = ``side``; upsampled bilinearly)."""
+    x, (h, w) = to_input(photo, side, getattr(net, "multiple", 8))
     net = net.eval()
     with torch.inference_mode():
-        logits = net(x.to(device))
-        logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
-    return logits.argmax(1)[0].to("cpu", torch.int32).numpy()
+        logits = net(x.to(device)).float()
+        return F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+
+
+def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE) -> np.ndarray:
+    """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (logits upsampled to the photo's
+    size, then argmax: the boundaries follow the photo at full resolution)."""
+    return segment_logits(net, photo, device, side).argmax(1)[0].to("cpu", torch.int32).numpy()
 
 
 class Segmenter:
