@@ -247,7 +247,7 @@ class Canvas(QWidget):
         self.zoom = zoom
         self.offset = QPointF(anchor.x() - img_pt.x() * zoom, anchor.y() - img_pt.y() * zoom)
         self._fitted = False
-        self.zoom_changed.emit(zoom)
+        self._emit_zoom()
         self.update()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -266,20 +266,33 @@ class Canvas(QWidget):
         self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, z))
         self._center()
         self._fitted = True
-        self.zoom_changed.emit(self.zoom)
+        self._emit_zoom()
         self.update()
 
     def actual_size(self) -> None:
-        self.zoom = 1.0
+        """100 %: one image pixel on one device pixel (at a 200 % screen scale, zoom is 0.5)."""
+        self.zoom = 1.0 / self.dpr()
         self._center()
         self._fitted = False
-        self.zoom_changed.emit(self.zoom)
+        self._emit_zoom()
         self.update()
 
+    # High-DPI: ``zoom`` is widget (logical) pixels per image pixel, what tools and geometry use;
+    # the screen shows ``zoom * dpr()`` device pixels per image pixel, which is what "100 %" means.
+    def dpr(self) -> float:
+        return float(self.devicePixelRatioF()) or 1.0
+
+    def device_zoom(self) -> float:
+        return self.zoom * self.dpr()
+
+    def _emit_zoom(self) -> None:
+        self.zoom_changed.emit(self.device_zoom())
+
     def _center(self) -> None:
-        # whole widget pixels: at 100 % each image pixel then lands on exactly one screen pixel
-        self.offset = QPointF(round((self.width() - self.doc.width * self.zoom) / 2),
-                              round((self.height() - self.doc.height * self.zoom) / 2))
+        # whole device pixels: at 100 % each image pixel then lands on exactly one screen pixel
+        d = self.dpr()
+        self.offset = QPointF(round((self.width() - self.doc.width * self.zoom) / 2 * d) / d,
+                              round((self.height() - self.doc.height * self.zoom) / 2 * d) / d)
 
     def resizeEvent(self, event) -> None:
         if self._fitted and self.doc is not None:
@@ -305,7 +318,7 @@ class Canvas(QWidget):
             p.end()
             return
         target = QRectF(src.x() * self.zoom + self.offset.x(), src.y() * self.zoom + self.offset.y(), src.width() * self.zoom, src.height() * self.zoom)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 1.0)
         if self.doc.has_transparency:
             p.save()
             p.setClipRect(target)
