@@ -248,3 +248,24 @@ def test_cli_train_segment_views_export_and_bench_rows(shared_data, tmp_path, ca
     assert [r["transform"] for r in rows] == list(bench.ROBUST_TRANSFORMS) and rows[0]["images"] == 2
     assert result["segment_robustness_summary"]["miou_plain"] == rows[0]["miou"]
     assert (tmp_path / "out" / result["segment_grid"]).is_file()
+
+
+def test_multi_scale_segmenter_reads_its_card(tmp_path, one_torch_thread):
+    from engines.spade.segment import Segmenter
+    from engines.weights import save_safetensors
+
+    torch.manual_seed(0)
+    net = FacadeSegNet(12, 4).eval()
+    path = tmp_path / "seg.safetensors"
+    save_safetensors(net.state_dict(), path, half=False)
+    photo = np.random.default_rng(0).random((45, 61, 3)).astype(np.float32)
+    assert Segmenter(path, 32).scales == (1.0,)  # no card
+    path.with_suffix(".json").write_text(json.dumps({"test_scales": [1, 1.5]}))
+    seg = Segmenter(path, 32)
+    assert seg.scales == (1.0, 1.5)
+    ids, _ = seg(photo)
+    assert ids.shape == (45, 61) and ids.max() < 12
+    # one scale is the plain argmax; the mean of one scale's probabilities is the same argmax
+    assert np.array_equal(segment_photo(net, photo, side=32), segment_photo(net, photo, side=32, scales=(1.0, 1.0)))
+    path.with_suffix(".json").write_text(json.dumps({"test_scales": ["x", 9]}))
+    assert Segmenter(path, 32).scales == (1.0,)  # a bad card: one scale, no crash
