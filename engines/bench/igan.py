@@ -3,7 +3,8 @@
 Rows (one JSON file, ``{"task": "igan", "rows": [...]}``):
 - ``kind="projection"``, per method (encoder / optimize / hybrid at the same number of Adam
   steps): mean PSNR (RGB, dB) and SSIM (BT.601 Y) between G(z0) and the photo at the model's size,
-  seconds per image;
+  seconds per image, ``far_fraction`` (share of photos the far-from-the-domain check flags) and the
+  mean ``domain_score`` (:mod:`engines.latent.domain_check`);
 - ``kind="speed"``: optimisation steps per second (forward + backward + Adam on z) at batch 1 and
   batch 64 on this machine;
 - ``kind="edit"``: scripted colour edits, a disc at a random place on each photo, four ways:
@@ -39,7 +40,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..core.protocol import LatentEditRequest, RunContext, Task, drive
+from ..core.device import make_context
+from ..core.protocol import LatentEditRequest, Task, drive
 from .metrics import ssim_y
 
 METHODS = ("encoder", "optimize", "hybrid")
@@ -134,20 +136,26 @@ def projection_rows(engine, model_id: str, photos: list[np.ndarray], steps: int 
     for method in methods:
         if method != "optimize" and model.encoder is None:
             continue
-        psnrs, ssims, secs = [], [], []
+        psnrs, ssims, secs, far, scores = [], [], [], [], []
         for photo in photos:
             small = _small(model, photo)
             t = time.perf_counter()
             r = drive(engine.run(LatentEditRequest(image=small, mode="project", projection=method,
-                                                   iterations=steps), RunContext()))
+                                                   iterations=steps), make_context(engine.info)))
             secs.append(time.perf_counter() - t)
             proj = r.extras["projection"]
             psnrs.append(_psnr(proj, small))
             ssims.append(ssim_y(proj, small))
+            domain = r.extras.get("domain") or {}
+            far.append(bool(domain.get("far", False)))
+            scores.append(float(domain.get("score", float("nan"))))
         rows.append({"model": model_id, "kind": "projection", "set": set_name, "method": method, "images": len(photos),
                      "steps": 0 if method == "encoder" else steps, "size": model.size,
                      "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4),
-                     "seconds": round(float(np.mean(secs)), 4)})
+                     "seconds": round(float(np.mean(secs)), 4),
+                     # the far-from-the-domain verdict (domain_check.py) of each projection
+                     "far_fraction": round(float(np.mean(far)), 4),
+                     "domain_score": round(float(np.nanmean(scores)), 4) if np.isfinite(scores).any() else None})
     return rows
 
 
@@ -205,7 +213,7 @@ def edit_cases(engine, photos: list[np.ndarray]) -> list[tuple[np.ndarray, Any]]
     cases = []
     for photo in photos:
         photo = _edit_size(photo)
-        cases.append((photo, drive(engine.run(LatentEditRequest(image=photo, mode="project"), RunContext()))))
+        cases.append((photo, drive(engine.run(LatentEditRequest(image=photo, mode="project"), make_context(engine.info)))))
     return cases
 
 
@@ -233,7 +241,7 @@ def edit_rows(engine, model_id: str, cases: list[tuple[np.ndarray, Any]], seed: 
             strokes[..., :3] = donor[strokes[..., 3] > 0].mean(axis=0)
         t = time.perf_counter()
         r = drive(engine.run(LatentEditRequest(image=photo, latent=proj.latent, color_strokes=strokes,
-                                               starts=starts, seed=i, keep_rest=keep_rest), RunContext()))
+                                               starts=starts, seed=i, keep_rest=keep_rest), make_context(engine.info)))
         secs.append(time.perf_counter() - t)
         b, a = r.extras["color_error_before"], r.extras["color_error_after"]
         before.append(b)
@@ -354,7 +362,8 @@ def run_bench(data: Path, models: list[str], limit: int = 16, json_path: Path | 
 def format_row(row: dict[str, Any]) -> str:
     if row["kind"] == "projection":
         what = f"{row['method'][:6]} {row.get('set', 'test')[:5]}"
-        value = f"PSNR {row['psnr']:.2f} SSIM {row['ssim']:.3f} {row['seconds']:.2f}s"
+        value = (f"PSNR {row['psnr']:.2f} SSIM {row['ssim']:.3f} {row['seconds']:.2f}s "
+                 f"far {row.get('far_fraction', 0.0):.0%}")
     elif row["kind"] == "speed":
         what, value = f"batch {row['batch']}", f"{row['steps_per_second']:.1f} steps/s"
     else:
