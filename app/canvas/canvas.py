@@ -2,7 +2,10 @@
 
 Display caches are 8-bit RGBA copies of the layers (image, mask tint, label colours). A document
 change updates only its rectangle of the caches and repaints only that rectangle of the widget, so
-a stroke on a 4000 x 3000 photo costs what the dab covers, not what the photo holds.
+a stroke on a 4000 x 3000 photo costs what the dab covers, not what the photo holds. Each cache
+also keeps area-filtered half-size levels (mipmap.py): below 100 % the canvas draws from the level
+just above the zoom, so fine detail does not alias into moiré; a change updates its rectangle in
+every level.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import QWidget
 from ..document.document import Document, Layer, Rect, UNLABELED
 from ..tools.base import Tool, ToolEvent
 from ..tools.toolstate import FILL_TINT, SOURCE_TINT
+from .mipmap import MipChain, level_for_scale
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 MASK_TINT = FILL_TINT  # what a painted mask looks like (alpha from the mask value)
@@ -71,6 +75,9 @@ class Canvas(QWidget):
         self._source_rgba = np.zeros((1, 1, 4), np.uint8)
         self._label_rgba = np.zeros((1, 1, 4), np.uint8)
         self._qimg = self._mask_qimg = self._source_qimg = self._label_qimg = QImage()
+        self._chains: dict[str, MipChain] = {}  # "image", "mask", "source", "labels"
+        self._compare_chain: MipChain | None = None
+        self._preview_chain: MipChain | None = None
         self._mask_any = self._source_any = self._labels_any = False
         self._compare: QImage | None = None  # "before" picture for the split view
         self._compare_buf: np.ndarray | None = None
@@ -88,7 +95,7 @@ class Canvas(QWidget):
         if self.doc is not None:
             self.doc.remove_listener(self._on_doc_changed)
         self.doc = doc
-        self._preview = None
+        self._preview, self._preview_chain = None, None
         if doc is not None:
             doc.add_listener(self._on_doc_changed)
             self._rebuild_caches()
@@ -104,11 +111,27 @@ class Canvas(QWidget):
         self._label_rgba = np.zeros((h, w, 4), np.uint8)
         self._qimg, self._mask_qimg, self._label_qimg = _qimage(self._rgba), _qimage(self._mask_rgba), _qimage(self._label_rgba)
         self._source_qimg = _qimage(self._source_rgba)
+        self._chains = {}  # filled below, once the base buffers are
         full = (0, 0, w, h)
         self._update_image_cache(full)
         self._update_mask_cache(full)
         self._update_source_cache(full)
         self._update_label_cache(full)
+        # an empty overlay's levels start as zeros without a pass over 12 MP
+        self._chains = {"image": MipChain(self._rgba), "mask": MipChain(self._mask_rgba, self._mask_any),
+                        "source": MipChain(self._source_rgba, self._source_any),
+                        "labels": MipChain(self._label_rgba, self._labels_any)}
+
+    def _update_levels(self, name: str, rect: Rect, empty: bool = False) -> None:
+        """The half-size levels of a cache after its ``rect`` changed (``empty``: the whole
+        buffer is now zero)."""
+        chain = self._chains.get(name)
+        if chain is None:
+            return
+        if empty and rect[2:] == (self.doc.width, self.doc.height):
+            chain.clear()
+        else:
+            chain.update(rect)
 
     def _update_image_cache(self, rect: Rect) -> None:
         x, y, w, h = rect
@@ -116,6 +139,7 @@ class Canvas(QWidget):
         # premultiplied: the painter blends it over the checkerboard without another pass
         self._rgba[y : y + h, x : x + w, :3] = _to_u8(self.doc.image[y : y + h, x : x + w] * a)
         self._rgba[y : y + h, x : x + w, 3] = _to_u8(a[..., 0])
+        self._update_levels("image", rect)
 
     def _update_mask_cache(self, rect: Rect) -> None:
         x, y, w, h = rect
@@ -129,6 +153,7 @@ class Canvas(QWidget):
             self._mask_any = bool(alpha.any())
         else:
             self._mask_any = self._mask_any or bool(alpha.any())
+        self._update_levels("mask", rect, not self._mask_any)
 
     def _update_source_cache(self, rect: Rect) -> None:
         x, y, w, h = rect
@@ -141,6 +166,7 @@ class Canvas(QWidget):
             self._source_any = bool(alpha.any())
         else:
             self._source_any = self._source_any or bool(alpha.any())
+        self._update_levels("source", rect, not self._source_any)
 
     def _update_label_cache(self, rect: Rect) -> None:
         x, y, w, h = rect
@@ -154,6 +180,7 @@ class Canvas(QWidget):
             self._labels_any = bool(valid.any())
         else:
             self._labels_any = self._labels_any or bool(valid.any())
+        self._update_levels("labels", rect, not self._labels_any)
 
     def set_label_colors(self, lut: np.ndarray) -> None:
         """Class colours, uint8 (N, 3), indexed by class id."""
@@ -165,7 +192,7 @@ class Canvas(QWidget):
     def _on_doc_changed(self, layer: Layer, rect: Rect | None) -> None:
         doc = self.doc
         if layer == Layer.ALL or (doc.height, doc.width) != self._rgba.shape[:2]:
-            self._preview = None
+            self._preview, self._preview_chain = None, None
             self._rebuild_caches()
             if self._fitted:
                 self.fit()
@@ -190,12 +217,13 @@ class Canvas(QWidget):
     def set_compare_image(self, rgb: np.ndarray | None) -> None:
         """The 'before' picture for the split view (None = compare off)."""
         if rgb is None:
-            self._compare, self._compare_buf = None, None
+            self._compare, self._compare_buf, self._compare_chain = None, None, None
         else:
             buf = np.empty(rgb.shape[:2] + (4,), np.uint8)
             buf[..., :3] = _to_u8(rgb)
             buf[..., 3] = 255
             self._compare_buf, self._compare = buf, _qimage(buf)
+            self._compare_chain = MipChain(buf)
         self.update()
 
     @property
@@ -205,12 +233,13 @@ class Canvas(QWidget):
     def set_preview(self, rgb: np.ndarray | None, rect: Rect | None = None) -> None:
         """Show an engine preview over ``rect`` of the image (not part of the document)."""
         if rgb is None:
-            self._preview = None
+            self._preview, self._preview_chain = None, None
         else:
             buf = np.empty(rgb.shape[:2] + (4,), np.uint8)
             buf[..., :3] = _to_u8(rgb)
             buf[..., 3] = 255
             self._preview = (_qimage(buf), buf, rect or (0, 0, rgb.shape[1], rgb.shape[0]))
+            self._preview_chain = MipChain(buf)
         self.update()
 
     def visible_image_rect(self) -> Rect | None:
@@ -324,27 +353,35 @@ class Canvas(QWidget):
             p.setClipRect(target)
             p.fillRect(target, self._checker)
             p.restore()
-        p.drawImage(target, self._qimg, QRectF(src))
+        # zoomed out, the layers come from their area-filtered levels, whose last pixel may reach
+        # past the image edge by less than a screen pixel: clip to the image
+        p.save()
+        p.setClipRect(QRectF(self.offset.x(), self.offset.y(), self.doc.width * self.zoom, self.doc.height * self.zoom),
+                      Qt.ClipOperation.IntersectClip)
+        self._draw_layer(p, "image", target, src)
         if self._preview is not None:
-            qimg, _, (x, y, w, h) = self._preview
+            qimg, buf, (x, y, w, h) = self._preview
             where = QRectF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y(), w * self.zoom, h * self.zoom)
-            p.drawImage(where, qimg)
+            self._draw_levels(p, self._preview_chain, where, QRectF(0, 0, buf.shape[1], buf.shape[0]))
             if (x, y, w, h) != (0, 0, self.doc.width, self.doc.height):
                 # a preview of part of the image: outline it so the user sees what was previewed
                 p.setPen(QPen(QColor(255, 255, 255, 200), 1, Qt.PenStyle.DashLine))
                 p.drawRect(where.adjusted(0, 0, -1, -1))
-        if self.show_labels and self.label_opacity > 0 and self._labels_any:
+        # an engine preview (a synthesized photo, a fill) is the result the user asked to see: the
+        # label overlay would cover it, so it is hidden until the preview goes
+        if self.show_labels and self.label_opacity > 0 and self._labels_any and self._preview is None:
             p.setOpacity(self.label_opacity)
-            p.drawImage(target, self._label_qimg, QRectF(src))
+            self._draw_layer(p, "labels", target, src)
             p.setOpacity(1.0)
         if self.show_mask and self._source_any and self._preview is None:
             # the sample-from area, under the fill mask (hidden over a fill preview: it would tint it)
-            p.drawImage(target, self._source_qimg, QRectF(src))
+            self._draw_layer(p, "source", target, src)
         if self.show_mask and self._mask_any:
             # over an inpainting preview the tint is faint, so the fill it would hide stays visible
             p.setOpacity(PREVIEW_MASK_OPACITY if self._preview is not None else 1.0)
-            p.drawImage(target, self._mask_qimg, QRectF(src))
+            self._draw_layer(p, "mask", target, src)
             p.setOpacity(1.0)
+        p.restore()
         if self._compare is not None:
             self._paint_compare(p)
         if self.show_hints:
@@ -352,13 +389,34 @@ class Canvas(QWidget):
         self._paint_tool(p)
         p.end()
 
+    def _draw_layer(self, p: QPainter, name: str, target: QRectF, src: QRect) -> None:
+        """Draw image pixels ``src`` of a layer cache at widget rectangle ``target``."""
+        self._draw_levels(p, self._chains[name], target, QRectF(src))
+
+    def _draw_levels(self, p: QPainter, chain: MipChain | None, target: QRectF, src: QRectF) -> None:
+        """Draw ``src`` (pixels of ``chain``'s base) at ``target`` from the level that suits the
+        scale: the smallest one still at least as large as the screen shows it (no aliasing)."""
+        if chain is None or src.isEmpty():
+            return
+        sx, sy = target.width() / src.width(), target.height() / src.height()
+        k = level_for_scale(min(sx, sy) * self.dpr(), len(chain))
+        if k == 0:
+            p.drawImage(target, chain.images[0], src)
+            return
+        image, level_src, covered = chain.source(k, src)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)  # shrinks by 1/2 .. 1
+        p.drawImage(QRectF(target.x() + (covered.x() - src.x()) * sx, target.y() + (covered.y() - src.y()) * sy,
+                           covered.width() * sx, covered.height() * sy), image, level_src)
+
     def _paint_compare(self, p: QPainter) -> None:
         split_x = self.width() * self._split
         p.save()
         p.setClipRect(QRectF(0, 0, split_x, self.height()))
         cw, ch = self._compare.width(), self._compare.height()
         # the 'before' picture may differ in size (an upscale): stretch it over the current image
-        p.drawImage(QRectF(self.offset.x(), self.offset.y(), self.doc.width * self.zoom, self.doc.height * self.zoom), self._compare, QRectF(0, 0, cw, ch))
+        where = QRectF(self.offset.x(), self.offset.y(), self.doc.width * self.zoom, self.doc.height * self.zoom)
+        p.setClipRect(where, Qt.ClipOperation.IntersectClip)
+        self._draw_levels(p, self._compare_chain, where, QRectF(0, 0, cw, ch))
         p.restore()
         p.setPen(QPen(QColor(255, 255, 255), 2))
         p.drawLine(QPointF(split_x, 0), QPointF(split_x, self.height()))
