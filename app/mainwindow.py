@@ -26,6 +26,7 @@ from .document.document import Document, Layer
 from .document.files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
 from .document.recovery import Autosaver
 from .engine_controller import EngineController
+from .image_ops.menu import ImageOps
 from .jobs import JobRunner
 from .settings import Settings, bind_tool_state
 from .statusbar import StatusBar
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.tools = {cls.id: cls(ToolContext(self.canvas, self.undo, self.state, self._flash)) for cls in TOOL_CLASSES}
         self._build_docks()
         self._build_actions()
+        self.image_ops = ImageOps(self)  # the Image menu: crop, rotate, flip, resize, canvas size, extend + fill
         self._build_toolbar()
         self._connect()
         self._restore_settings()
