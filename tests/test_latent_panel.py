@@ -127,3 +127,39 @@ def test_project_paint_edit_choose_and_apply(qtbot, photo, installed, tmp_path):
         assert np.array_equal(doc.image, original)
     finally:
         close(w)
+
+
+def test_projection_far_from_the_domain_is_said(qtbot, photo, installed):
+    """The projection's far-from-the-domain verdict (issue 20) shows as a note under Project and in
+    the status message; a projection that is not far, or a new model, clears it."""
+    from engines.core import Result
+    from engines.latent.domain_check import FAR_MESSAGE
+
+    w = make_window(qtbot, photo)
+    try:
+        latent = w.engines_dock.latent
+        latent.reload_models()
+        messages = []
+        latent.controller.message.connect(messages.append)
+        far = {"score": -3.1, "threshold": -4.3, "far": True, "message": FAR_MESSAGE.format(domain="facades")}
+        img = np.full((16, 16, 3), 0.5, np.float32)
+        latent._jobs[991] = "project"
+        latent._on_finished(991, Result(image=img, latent=np.zeros(8, np.float32),
+                                        extras={"projection": img, "psnr": 14.0, "domain": far}))
+        assert not latent.domain_note.isHidden()
+        assert latent.domain_note.text() == ("⚠ This photo is far from what the facades model knows; "
+                                             "edits will be coarse.")
+        assert "far from what the facades model knows" in messages[-1]
+        near = dict(far, far=False, message="")
+        latent._jobs[992] = "project"
+        latent._on_finished(992, Result(image=img, latent=np.zeros(8, np.float32),
+                                        extras={"projection": img, "psnr": 20.0, "domain": near}))
+        assert latent.domain_note.isHidden() and "far from" not in messages[-1]
+        latent._jobs[993] = "project"
+        latent._on_finished(993, Result(image=img, latent=np.zeros(8, np.float32),
+                                        extras={"projection": img, "psnr": 14.0, "domain": far}))
+        assert not latent.domain_note.isHidden()
+        latent._model_changed()
+        assert latent.domain_note.isHidden()
+    finally:
+        close(w)

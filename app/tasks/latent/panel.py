@@ -7,6 +7,12 @@ thumbnails (best first; click one to choose it); the slider walks through the mo
 the projection to the chosen candidate; Random starts from a random sample instead of the photo;
 Apply pastes the transferred edit into the photo as one undoable step. With no latent model
 installed the section says so and nothing runs. All networks run on the JobRunner's worker.
+
+What Apply would paste stays on the photo as a preview (whatever the Morph slider shows on the pad)
+until Apply or Discard; pad strokes and other edits do not drop it. Starting a projection or an
+edit drops any other preview (one result preview at a time). The pad paints in the current colour
+(the Palette dock's swatches and the colour picker set it, :meth:`bind_colour`), or in the one
+chosen with the colour button.
 """
 
 from __future__ import annotations
@@ -55,7 +61,11 @@ class LatentSection(QGroupBox):
         self.result: Result | None = None  # the chosen candidate's transfer, ready to Apply
         self.frames: np.ndarray | None = None
         self._jobs: dict[int, str] = {}  # job id -> mode
+        self._showing = False  # the canvas shows this section's preview (what Apply pastes)
+        self._emitting = False
         self._build()
+        controller.preview_ready.connect(self._other_preview)
+        controller.region_preview_ready.connect(self._other_preview)
         controller.runner.finished.connect(self._on_finished)
         controller.runner.failed.connect(self._on_failed)
         controller.runner.cancelled.connect(self._on_cancelled)
@@ -107,6 +117,12 @@ class LatentSection(QGroupBox):
         self.size.valueChanged.connect(self._size_changed)
         self.clear_button = QPushButton("Clear strokes")
         self.clear_button.clicked.connect(self.pad.clear_strokes)
+        # the projection's far-from-the-domain verdict (engines/latent/domain_check.py), shown
+        # until the next projection: edits of such a photo are coarse
+        self.domain_note = QLabel()
+        self.domain_note.setWordWrap(True)
+        self.domain_note.setStyleSheet("color: #b35900;")
+        self.domain_note.hide()
         self.keep_rest = QCheckBox("Keep the rest")
         self.keep_rest.setChecked(True)
         self.keep_rest.setToolTip("Keep the projection as it is away from your strokes, so the edit stays "
@@ -136,11 +152,15 @@ class LatentSection(QGroupBox):
         self.apply_button = QPushButton("Apply")
         self.apply_button.setToolTip("Transfer the edit onto the photo (one undo step)")
         self.apply_button.clicked.connect(self.apply)
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Drop the candidates and the preview on the photo")
+        self.discard_button.clicked.connect(self.discard)
 
         form.addRow(self.status)
         form.addRow("Model", self.model)
         form.addRow("Projection", self.projection)
         form.addRow(_row(self.project_button, self.random_button))
+        form.addRow(self.domain_note)
         form.addRow(_centred(self.pad))
         form.addRow(tool_row)
         form.addRow("Size", _row(self.size, self.clear_button))
@@ -148,7 +168,7 @@ class LatentSection(QGroupBox):
         form.addRow(_row(self.edit_button, self.stop_button))
         form.addRow(self.gallery)
         form.addRow("Morph", self.morph)
-        form.addRow(self.apply_button)
+        form.addRow(_row(self.apply_button, self.discard_button))
         self._set_colour(self.pad.rgb)
 
     # ------------------------------------------------------------------ models
@@ -166,7 +186,7 @@ class LatentSection(QGroupBox):
         have = self.has_model()
         for w in (self.model, self.projection, self.project_button, self.random_button, self.pad, self.edit_button,
                   self.stop_button, self.clear_button, self.colour_button, self.size, self.gallery, self.morph,
-                  self.apply_button, *self.tools.buttons()):
+                  self.apply_button, self.discard_button, *self.tools.buttons()):
             w.setEnabled(have)
         if not have:
             from engines.paths import user_data_dir
@@ -193,6 +213,12 @@ class LatentSection(QGroupBox):
         self.pad.rgb = tuple(float(c) for c in rgb)
         c = QColor.fromRgbF(*self.pad.rgb)
         self.colour_button.setStyleSheet(f"background-color: {c.name()}; border: 1px solid palette(mid);")
+
+    def bind_colour(self, state) -> None:
+        """Paint in the editor's current colour: the ToolState's colour now and whenever it changes
+        (a Palette swatch, the colour picker); the colour button still sets one for the pad only."""
+        self._set_colour((state.color.redF(), state.color.greenF(), state.color.blueF()))
+        state.color_changed.connect(lambda c: self._set_colour((c.redF(), c.greenF(), c.blueF())))
 
     def choose_colour(self) -> None:
         c = QColorDialog.getColor(QColor.fromRgbF(*self.pad.rgb), self, "Stroke colour")
@@ -222,6 +248,8 @@ class LatentSection(QGroupBox):
         titles = {"project": "Project photo", "edit": "Latent edit", "transfer": "Latent transfer",
                   "random": "Random sample"}
         job = Job(engine=engine, request=request, kind="preview", key="latent", label=titles[mode])
+        if mode in ("project", "random", "edit"):
+            self._emit_preview(None)  # one result preview at a time: a synthesis preview goes
         job_id = self.controller.runner.submit(job)
         self._jobs = {job_id: mode}  # latest wins: older latent jobs are superseded
         return job_id
@@ -272,9 +300,10 @@ class LatentSection(QGroupBox):
             self.base = "photo" if mode == "project" else "generated"
             self.pad.set_image(result.extras.get("projection"))
             if mode == "project":
+                note = self._show_domain(result.extras.get("domain"))
                 self.controller.message.emit(
                     f"Projected in {result.seconds:.2f} s (PSNR {result.extras.get('psnr', 0):.1f} dB at the "
-                    "model's size): paint strokes on the pad, then Edit")
+                    f"model's size){note}: paint strokes on the pad, then Edit")
             else:
                 self.controller.message.emit("Random sample: paint strokes on the pad, then Edit")
             return
@@ -310,14 +339,69 @@ class LatentSection(QGroupBox):
 
     # ------------------------------------------------------------------ frames and apply
     def _show_frame(self, index: int) -> None:
+        """The pad shows the morph frame; the photo keeps showing what Apply pastes."""
         if self.frames is None or not len(self.frames):
             return
         index = int(np.clip(index, 0, len(self.frames) - 1))
         self.pad.set_image(self.frames[index])
-        if self.result is not None and self.region is not None and index == len(self.frames) - 1:
-            self.controller.region_preview_ready.emit(self.result.image, self.region)  # what Apply gives
-        else:
-            self.controller.preview_ready.emit(None)
+        if self.result is not None and self.region is not None and self.result.image is not None:
+            if not self._showing:
+                self._emit_preview(self.result.image, self.region)
+
+    # ------------------------------------------------------------------ the preview on the photo
+    def _emit_preview(self, image, region=None) -> None:
+        self._emitting = True
+        try:
+            if image is None:
+                self.controller.preview_ready.emit(None)
+            else:
+                self.controller.region_preview_ready.emit(image, region)
+        finally:
+            self._emitting = False
+        self._showing = image is not None
+
+    def _other_preview(self, *_args) -> None:
+        if not self._emitting:
+            self._showing = False  # another section's preview (or none) replaced ours
+
+    def holds_preview(self) -> bool:
+        """True while the photo shows this section's result, which stays until Apply or Discard."""
+        return self._showing
+
+    def discard(self) -> None:
+        had = self.result is not None or self._showing
+        if self._showing:
+            self._emit_preview(None)
+        self._reset_edit(keep_projection=True)
+        if had:
+            self.controller.message.emit("Latent edit discarded: the photo is unchanged")
+
+    def document_opened(self, doc) -> None:
+        """Another photo: the projection, strokes, candidates and jobs of the last one go."""
+        self.stop()
+        self._jobs.clear()
+        self._showing = False
+        self.region = None
+        self.base = "photo"
+        self._reset_edit(keep_projection=False)
+        for name in ("color", "sketch", "keep"):  # the undo stack was cleared with the photo
+            self.pad.strokes.layer(name)[...] = 0
+        self.pad.update()
+
+    def _show_domain(self, domain: dict | None) -> str:
+        """Show (or hide) the far-from-the-domain note of a projection; its text for the status bar
+        ("; <message>") or ""."""
+        message = str((domain or {}).get("message") or "") if (domain or {}).get("far") else ""
+        if not message:
+            self.domain_note.hide()
+            self.domain_note.clear()
+            return ""
+        self.domain_note.setText("⚠ " + message[:1].upper() + message[1:] + ".")
+        self.domain_note.setToolTip(f"Projection score {float(domain.get('score', 0.0)):.2f} above this "
+                                    f"model's threshold {float(domain.get('threshold') or 0.0):.2f} "
+                                    "(calibrated on its training photos)")
+        self.domain_note.show()
+        return f"; {message}"
 
     def _reset_edit(self, keep_projection: bool = True) -> None:
         self.result = None
@@ -328,6 +412,7 @@ class LatentSection(QGroupBox):
         if not keep_projection:
             self.z0 = None
             self.pad.set_image(None)
+            self._show_domain(None)
 
     def apply(self) -> bool:
         doc = self.controller.get_doc()
@@ -339,12 +424,18 @@ class LatentSection(QGroupBox):
         if not cmds:
             self.controller.error.emit("The photo changed size since the projection; press Project again.")
             return False
+        x, y, w, h = self.region
+        before = doc.image[y:y + h, x:x + w].copy()
         self.controller.undo.beginMacro(title)
         for c in cmds:
             self.controller.undo.push(c)
         self.controller.undo.endMacro()
-        self.controller.preview_ready.emit(None)
+        self._emit_preview(None)
         self.controller.applied.emit(title)
+        changed = float((np.abs(doc.image[y:y + h, x:x + w] - before).max(axis=2) > 1 / 255).mean())
+        self.controller.message.emit(
+            f"Latent edit applied to the {w} × {h} square at ({x}, {y}): {changed:.0%} of its pixels "
+            "changed — one undo step (Ctrl+Z)")
         self.z0 = self.result.latent  # further edits start from what is now in the photo
         self.result = None
         return True
