@@ -201,6 +201,9 @@ class JobRunner(QObject):
         self._ids = itertools.count(1)
         self._generations: dict[str, int] = {}
         self._jobs: dict[int, Job] = {}  # UI side: submitted, end signal not emitted yet
+        # Where the next job computes (Preferences): "auto", "cpu", "cuda:N", "mps". A str swap is
+        # atomic; the worker reads it once per job, when it builds the job's context.
+        self.device = "auto"
 
         # Shared with the worker; every access holds self._cond.
         self._cond = threading.Condition()
@@ -441,7 +444,7 @@ class JobRunner(QObject):
             if exc.name != "engines.core.device":
                 raise
             return RunContext(cancel=job._token)
-        return make_context(job.engine.info, cancel=job._token)
+        return make_context(job.engine.info, cancel=job._token, device=self.device)
 
     def _drive(self, job: Job) -> Result:
         """Iterate the engine's generator here, on the worker; returns its Result."""

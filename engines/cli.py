@@ -14,6 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
+from .cli_device import add_device_argument, apply_device, report
 from .cli_output import data_folder, print_progress
 
 
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--merge", help="inpaint: keep rows of other models from this earlier JSON")
     bench.add_argument("--cluster", help="batch: also on Ray actors (ray = a local instance)")
     bench.add_argument("--workers", help="batch --cluster: comma-separated worker counts (default 1,2)")
+    add_device_argument(bench)
     models = sub.add_parser("models", help="list, download, import, verify, remove models")
     msub = models.add_subparsers(dest="action", required=True)
     from .models.cli import add_arguments as _add_models_arguments
@@ -48,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--fp32", action="store_true", help="keep float32 (default: fp16)")
     from .batch.cli import add_arguments as _add_batch_arguments
 
-    _add_batch_arguments(sub.add_parser("batch", help="process a folder (resumable)"))
+    batch = sub.add_parser("batch", help="process a folder (resumable)")
+    _add_batch_arguments(batch)
+    add_device_argument(batch)
     train = sub.add_parser("train", help="train an engine's weights")
     tsub = train.add_subparsers(dest="task", required=True)
     _add_train_sr(tsub)
@@ -67,7 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     from .gpukit.cli import add_train_parsers as _add_train_kit
 
     _add_train_kit(tsub)  # pack, all, accept: the GPU training kit
+    for name, parser in tsub.choices.items():
+        if name != "pack":  # pack only copies files; spade, segment, igan, all keep their own default
+            add_device_argument(parser, cpu_only=name in _CPU_TRAINERS)
     return p
+
+
+# trainers written for the CPU (their loops never move tensors): --device cpu / auto only
+_CPU_TRAINERS = ("sr", "inpaint", "colorize")
 
 
 def _add_train_sr(tsub) -> None:
@@ -284,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits on --help and on bad usage: keep it a return code
         return int(exc.code or 0) if exc.code in (0, None) else 2
     key = (args.command, args.task if args.command in ("train", "bench") else "")
+    command = " ".join(["ganstudio", *filter(None, key)])
+    problem = apply_device(args, command)
+    if problem is not None:  # unknown or unavailable device: one line, exit 2, before any work
+        return report(problem)
     local = {("bench", "sr"): _bench_sr, ("bench", "sr-tiling"): _bench_sr_tiling,
              ("bench", "sr-grid"): _bench_sr_grid, ("bench", "sr-memory"): _bench_sr_memory,
              ("train", "sr"): _train_sr, ("models", ""): _models}

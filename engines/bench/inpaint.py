@@ -30,7 +30,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..core.protocol import EngineError, InpaintRequest, RunContext, Task, drive
+from ..core.device import make_context
+from ..core.protocol import EngineError, InpaintRequest, Task, drive
 from ..inpaint.masks import BUCKETS, bucket_name, random_mask
 
 SIZES = (256, 512)
@@ -173,7 +174,7 @@ def run_bench(data_dir: Path, models: list[str], sizes: tuple[int, ...] | None =
         raise EngineError(f"no photos in {data_dir}")
     originals = [load_image(p).rgb for p in files]
     engines = {m: resolve(m) for m in models}
-    ctx = RunContext()
+    contexts = {m: make_context(engine.info) for m, engine in engines.items()}  # --device
     rows = []
     for size in sizes or SIZES:
         n = min(len(originals), limit_512) if size >= LARGE and limit_512 > 0 else len(originals)
@@ -187,7 +188,7 @@ def run_bench(data_dir: Path, models: list[str], sizes: tuple[int, ...] | None =
                     hole = mask > 0.5
                     given = truth * (~hole)[..., None]
                     started = time.perf_counter()
-                    result = drive(engine.run(InpaintRequest(image=given.astype(np.float32), mask=mask), ctx))
+                    result = drive(engine.run(InpaintRequest(image=given.astype(np.float32), mask=mask), contexts[model]))
                     secs.append(time.perf_counter() - started)
                     scores.append(measure(result.image, truth, hole))
                     if keep is not None:

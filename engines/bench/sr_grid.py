@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..core.protocol import RunContext, UpscaleRequest, drive
+from ..core.device import make_context
+from ..core.protocol import UpscaleRequest, drive
 from .sr import pairs, resolve_engine
 
 
@@ -31,7 +32,7 @@ def sr_grid(data_dir: Path, dataset: str, models: list[str], out: Path, scale: i
         y, x = (h - crop) // 2 // scale * scale, (w - crop) // 2 // scale * scale
         cells = [cv2.resize(lr, (w, h), interpolation=cv2.INTER_NEAREST)[y : y + crop, x : x + crop]]
         for m in models:
-            sr = drive(engines[m].run(UpscaleRequest(lr, scale=scale), RunContext())).image
+            sr = drive(engines[m].run(UpscaleRequest(lr, scale=scale), make_context(engines[m].info))).image
             cells.append(sr[y : y + crop, x : x + crop])
         cells.append(hr[y : y + crop, x : x + crop])
         rows.append(np.concatenate(cells, axis=1))

@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from ..core.protocol import RunContext, UpscaleRequest, drive
+from ..core.device import make_context
+from ..core.protocol import UpscaleRequest, drive
 
 
 def synthetic_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -35,7 +36,7 @@ def measure(engine, width: int, height: int, scale: int = 4, tile: int = 0) -> d
     image = synthetic_photo(width, height)
     before = peak_rss_mb()
     t = time.perf_counter()
-    result = drive(engine.run(UpscaleRequest(image, scale=scale, tile=tile), RunContext()))
+    result = drive(engine.run(UpscaleRequest(image, scale=scale, tile=tile), make_context(engine.info)))
     seconds = time.perf_counter() - t
     out = result.image
     return {"model": engine.info.id, "input": f"{width}x{height}", "scale": scale,

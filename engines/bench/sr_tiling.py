@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.protocol import RunContext, UpscaleRequest, drive
+from ..core.device import make_context
+from ..core.protocol import UpscaleRequest, drive
 from ..imageio import load_image
 from ..paths import RESOURCES
 
@@ -45,7 +46,7 @@ def sample_crop(size: int) -> np.ndarray:
 
 
 def measure(engine, model: str, image: np.ndarray, tile: int, overlaps: list[int], scale: int = 4) -> list[TilingRow]:
-    ctx = RunContext()
+    ctx = make_context(engine.info)
     t = time.perf_counter()
     whole = drive(engine.run(UpscaleRequest(image, scale=scale, tile=max(image.shape[:2])), ctx)).image
     t_whole = time.perf_counter() - t

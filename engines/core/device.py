@@ -4,7 +4,8 @@ Importing this module does not import torch; every function that needs torch imp
 
 Environment overrides (read at call time, validated, unknown values are a clear error):
 
-- ``GANSTUDIO_DEVICE``: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+- ``GANSTUDIO_DEVICE``: ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` (what ``auto`` means; an explicit
+  choice, the editor's Preferences or a command's ``--device``, wins over it).
 - ``GANSTUDIO_DTYPE``: ``float32``, ``float16`` or ``bfloat16`` (aliases ``fp32``, ``fp16``, ``half``,
   ``bf16``). A half type is honoured even for engines without ``supports_half`` (it is an explicit
   expert choice), but never on the CPU, where fp16 kernels are slow or missing.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .cancel import CancelToken
@@ -68,6 +70,62 @@ def normalize_device(name: str) -> str:
     if not _mps_available():
         raise EngineError(f"device '{name}' requested but Apple MPS is not available on this machine")
     return "mps"
+
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class DeviceOption:
+    """One entry of a device picker: ``choice`` is what a setting or ``--device`` stores."""
+
+    choice: str  # "auto", "cpu", "cuda:0", ..., "mps"
+    label: str  # for people: "CUDA 0 — NVIDIA H200 (139 GiB)"
+
+
+def list_devices() -> list[DeviceOption]:
+    """Auto, CPU, then each CUDA device torch sees, then MPS when it is available.
+
+    Imports torch (the picker needs to know what exists); a torch that cannot be imported leaves
+    Auto and CPU.
+    """
+    options = [DeviceOption(AUTO, "Auto"), DeviceOption("cpu", "CPU")]
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency; keep the picker usable
+        return options
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            label = f"CUDA {index}"
+            try:
+                props = torch.cuda.get_device_properties(index)
+                label += f" — {props.name} ({props.total_memory / 1024**3:.0f} GiB)"
+            except Exception:  # noqa: BLE001 - a name is a nicety; the device is still listed
+                pass
+            options.append(DeviceOption(f"cuda:{index}", label))
+    if _mps_available():
+        options.append(DeviceOption("mps", "Apple MPS"))
+    return options
+
+
+def parse_device_choice(text: str | None) -> str:
+    """A device choice as stored in a setting or given to ``--device``: ``auto`` (or empty) or a
+    device that exists here (``cpu``, ``cuda``, ``cuda:N``, ``mps``), normalised.
+
+    Raises :class:`EngineError` with a readable message for an unknown or unavailable device.
+    ``auto`` and ``cpu`` never import torch.
+    """
+    choice = (text or "").strip().lower()
+    if choice in ("", AUTO):
+        return AUTO
+    return normalize_device(choice)
+
+
+def resolve_device(choice: str | None = None) -> str:
+    """The concrete device for a choice: ``auto``/None is :func:`pick_device`, anything else is
+    checked with :func:`normalize_device`. An explicit choice wins over ``$GANSTUDIO_DEVICE``."""
+    choice = parse_device_choice(choice)
+    return pick_device() if choice == AUTO else choice
 
 
 def pick_device() -> str:
@@ -137,15 +195,19 @@ def torch_dtype(name: str) -> "torch.dtype":
     ]
 
 
-def make_context(info: EngineInfo, cancel: CancelToken | None = None, tile: int = 0) -> RunContext:
+def make_context(
+    info: EngineInfo, cancel: CancelToken | None = None, tile: int = 0, device: str | None = None
+) -> RunContext:
     """A :class:`RunContext` for ``info`` with the policy device and dtype and a cancel token.
 
-    Classical engines (``uses_torch=False``) get ``cpu``/``float32`` without importing torch.
+    ``device``: a choice (``auto``/None = :func:`pick_device`, or ``cpu``, ``cuda:N``, ``mps``:
+    the editor's Preferences, a command's ``--device``). Classical engines (``uses_torch=False``)
+    get ``cpu``/``float32`` without importing torch.
     """
     token = cancel if cancel is not None else CancelToken()
     if not info.uses_torch:
         return RunContext(device="cpu", dtype="float32", cancel=token, tile=tile)
-    device = pick_device()
+    device = resolve_device(device)
     return RunContext(device=device, dtype=pick_dtype(device, info), cancel=token, tile=tile)
 
 

@@ -128,7 +128,8 @@ def _write_grid(bench, data: Path, out: Path, cases: dict, bucket: int, models: 
     """
     import numpy as np
 
-    from ..core.protocol import EngineError, InpaintRequest, RunContext, drive
+    from ..core.device import make_context
+    from ..core.protocol import EngineError, InpaintRequest, drive
     from ..imageio import load_image
 
     shown = []
@@ -149,7 +150,8 @@ def _write_grid(bench, data: Path, out: Path, cases: dict, bucket: int, models: 
             if m not in outputs:
                 given = (truth * (mask <= 0.5)[..., None]).astype(np.float32)
                 req = InpaintRequest(image=given, mask=mask)
-                outputs[m] = drive(bench.resolve(m).run(req, RunContext())).image
+                engine = bench.resolve(m)
+                outputs[m] = drive(engine.run(req, make_context(engine.info))).image
         rows.append((truth, mask, [outputs[m] for m in shown]))
     if rows:
         path = out.with_name(out.stem + "_grid.png")

@@ -1,0 +1,123 @@
+"""The device picker's engine side (engines.core.device: list_devices, parse_device_choice,
+make_context(device=)) and ``--device`` on batch, bench and train (engines/cli_device.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engines import cli
+from engines.core import EngineError, EngineInfo, Task
+from engines.core import device as dev
+
+NET = EngineInfo(id="net", task=Task.UPSCALE, title="Net", license="MIT", supports_half=True, uses_torch=True)
+CLASSICAL = EngineInfo(id="bicubic", task=Task.UPSCALE, title="Bicubic", license="BSD", uses_torch=False)
+
+# one command line per command that runs a model (positional arguments filled in)
+COMMANDS = [
+    ["batch", "in", "out", "--task", "upscale"],
+    *[["bench", task] for task in
+      ("sr", "sr-tiling", "sr-grid", "sr-memory", "inpaint", "colorize", "spade", "igan", "batch", "fuzz", "canvas")],
+    *[["train", task] for task in ("sr", "inpaint", "colorize", "spade", "segment", "igan")],
+    ["train", "all", "--out", "runs/x"],
+    ["train", "accept", "returned"],
+]
+
+
+@pytest.fixture(autouse=True)
+def _env_restored(monkeypatch):
+    """--device exports GANSTUDIO_DEVICE; the test's value (none) comes back afterwards."""
+    monkeypatch.setenv(dev.DEVICE_ENV, "")
+
+
+def test_list_devices_has_auto_and_cpu_first():
+    options = dev.list_devices()
+    assert [o.choice for o in options[:2]] == ["auto", "cpu"]
+    assert [o.label for o in options[:2]] == ["Auto", "CPU"]
+    cuda = [o.choice for o in options if o.choice.startswith("cuda")]
+    assert cuda == [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
+
+
+def test_list_devices_names_each_cuda_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+
+    class Props:
+        name, total_memory = "Fake GPU", 8 * 1024**3
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: Props)
+    monkeypatch.setattr(dev, "_mps_available", lambda: True)
+    options = dev.list_devices()
+    assert [o.choice for o in options] == ["auto", "cpu", "cuda:0", "cuda:1", "mps"]
+    assert options[2].label == "CUDA 0 — Fake GPU (8 GiB)"
+
+
+def test_parse_device_choice():
+    assert dev.parse_device_choice("auto") == "auto"
+    assert dev.parse_device_choice("") == "auto"
+    assert dev.parse_device_choice(None) == "auto"
+    assert dev.parse_device_choice(" CPU ") == "cpu"
+    with pytest.raises(EngineError, match="unknown device 'gpu'"):
+        dev.parse_device_choice("gpu")
+    with pytest.raises(EngineError, match="cuda:7"):
+        dev.parse_device_choice("cuda:7")  # not on this machine (nor on a one-GPU device machine)
+
+
+def test_make_context_device_choice_wins_over_env(monkeypatch):
+    assert dev.make_context(NET, device="cpu").device == "cpu"
+    assert dev.make_context(NET, device="auto").device == dev.pick_device()
+    assert dev.make_context(CLASSICAL, device="cuda:7").device == "cpu"  # no torch, no check
+    with pytest.raises(EngineError):
+        dev.make_context(NET, device="cuda:7")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv(dev.DEVICE_ENV, "cuda")
+    assert dev.make_context(NET).device == "cuda"  # auto: the environment decides
+    assert dev.make_context(NET, device="cpu").device == "cpu"  # an explicit choice wins
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_every_model_command_parses_device_cpu(argv):
+    args = cli._parser().parse_args([*argv, "--device", "cpu"])
+    assert cli.apply_device(args, "ganstudio " + " ".join(argv[:2])) is None
+    assert args.device == "cpu"
+    import os
+
+    assert os.environ[dev.DEVICE_ENV] == "cpu"  # make_context in this process and its workers
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_unavailable_device_is_a_clear_error(argv, capsys):
+    assert cli.main([*argv, "--device", "cuda:7"]) == 2
+    err = capsys.readouterr().err
+    name = "ganstudio " + " ".join(argv[:1] if argv[0] == "batch" else argv[:2])
+    assert err.startswith(f"{name}: device 'cuda:7' requested but ")
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_unknown_device_and_cpu_only_trainers(capsys):
+    assert cli.main(["bench", "sr", "--device", "tpu"]) == 2
+    assert "unknown device 'tpu' (expected cpu, cuda, cuda:N or mps)" in capsys.readouterr().err
+    args = cli._parser().parse_args(["train", "sr"])  # default auto: the CPU trainer runs on the CPU
+    assert cli.apply_device(args, "ganstudio train sr") is None and args.device == "cpu"
+    args = cli._parser().parse_args(["train", "spade"])  # its own default stays
+    assert args.device == "cpu"
+
+
+def test_cpu_only_trainer_refuses_an_available_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    args = cli._parser().parse_args(["train", "inpaint", "--device", "cuda"])
+    assert cli.apply_device(args, "ganstudio train inpaint") == (
+        "ganstudio train inpaint: --device cuda: this command computes on the CPU only")
+    args = cli._parser().parse_args(["batch", "in", "out", "--task", "upscale", "--device", "cuda:0"])
+    assert cli.apply_device(args, "ganstudio batch") is None and args.device == "cuda:0"
+
+
+def test_auto_leaves_the_environment_alone(monkeypatch):
+    import os
+
+    args = cli._parser().parse_args(["bench", "sr"])
+    assert args.device == "auto"
+    assert cli.apply_device(args, "ganstudio bench sr") is None
+    assert os.environ[dev.DEVICE_ENV] == ""
