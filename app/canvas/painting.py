@@ -5,6 +5,11 @@ never build up past the stroke's opacity) and recomputes the touched pixels of t
 ``compose(before, coverage * opacity)``. The pixels a stroke is about to change are copied once,
 per 128-pixel tile, the first time a dab reaches that tile: undo memory and stroke cost scale with
 what the stroke touched, not with the photo (a 4000 x 3000 image is never copied whole).
+
+Ending a stroke is as cheap: :meth:`Stroke.commit` hands the undo command two :class:`StrokePatch`
+objects that keep those tiles (before) and the stroke's coverage (after = ``compose(before,
+coverage * opacity)``, recomputed exactly when needed) instead of copying and comparing the
+stroke's whole bounding box on the UI thread (a figure-8 across a 12 MP photo: ~50 MB, 0.1-0.2 s).
 """
 
 from __future__ import annotations
@@ -172,16 +177,23 @@ class Stroke:
             patch[py - y : py - y + ph, px - x : px - x + pw] = tile[py - ty * TILE : py - ty * TILE + ph, px - tx * TILE : px - tx * TILE + pw]
         return patch
 
-    def commit(self) -> tuple[Rect, np.ndarray, np.ndarray] | None:
-        """(rect, before, after) for one undo item, or None when nothing changed."""
-        if self._bbox is None:
+    def _changed_anything(self) -> bool:
+        for (tx, ty), tile in self._before.items():  # usually the first tile already differs
+            y0, x0 = ty * TILE, tx * TILE
+            if not np.array_equal(tile, self._array[y0 : y0 + tile.shape[0], x0 : x0 + tile.shape[1]]):
+                return True
+        return False
+
+    def commit(self) -> tuple[Rect, "StrokePatch", "StrokePatch"] | None:
+        """(rect, before, after) for one undo item, or None when nothing changed.
+
+        ``before`` and ``after`` are :class:`StrokePatch` es: array-likes of the rect's shape
+        (``np.asarray`` gives the pixels) that cost nothing to make here.
+        """
+        if self._bbox is None or not self._changed_anything():
             return None
-        before = self._before_patch(self._bbox)
-        x, y, w, h = self._bbox
-        after = self._array[y : y + h, x : x + w].copy()
-        if np.array_equal(before, after):
-            return None
-        return self._bbox, before, after
+        tiles = {key: (self._before[key], self._coverage[key]) for key in self._before}
+        return (self._bbox, StrokePatch(self, tiles, after=False), StrokePatch(self, tiles, after=True))
 
     def abort(self) -> None:
         """Put every touched pixel back (Esc during a stroke)."""
@@ -190,6 +202,49 @@ class Stroke:
         before = self._before_patch(self._bbox)
         self.doc.put_patch(self.layer, self._bbox, before)
         self._bbox = None
+
+
+class StrokePatch:
+    """The before or after pixels of a committed stroke's bounding box, array-like.
+
+    Only the tiles the stroke touched are kept (their before pixels and the stroke's coverage);
+    every other pixel of the box was not changed by the stroke, so it is read from the layer when
+    the patch is turned into an array (an undo command does that when it is undone or redone:
+    the layer then holds this stroke's after or before state, identical outside the tiles).
+    ``np.asarray(patch)`` / ``layer[rect] = patch`` give the full ``h x w (x C)`` array.
+    """
+
+    def __init__(self, stroke: Stroke, tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], after: bool):
+        self._doc, self._layer, self.rect = stroke.doc, stroke.layer, stroke.bbox
+        self._tiles, self._after = tiles, after
+        self._compose, self._opacity = stroke.compose, stroke.opacity
+        tail = stroke._array.shape[2:]
+        self.shape = (self.rect[3], self.rect[2]) + tail
+        self.dtype = stroke._array.dtype
+
+    @property
+    def nbytes(self) -> int:
+        """What this side holds: the before tiles, or the coverage that makes the after tiles."""
+        return sum(t[1 if self._after else 0].nbytes for t in self._tiles.values())
+
+    def tile(self, key: tuple[int, int]) -> np.ndarray:
+        before, cov = self._tiles[key]
+        return self._compose(before, cov * self._opacity) if self._after else before
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        x, y, w, h = self.rect
+        out = self._doc.layer_array(self._layer)[y : y + h, x : x + w].copy()
+        if out.shape != self.shape:
+            raise ValueError(f"stroke patch {self.shape} no longer fits the {self._layer.value} layer ({out.shape})")
+        for (tx, ty) in self._tiles:
+            before = self._tiles[(tx, ty)][0]
+            part = _intersect(self.rect, (tx * TILE, ty * TILE, before.shape[1], before.shape[0]))
+            if part is None:
+                continue
+            px, py, pw, ph = part
+            data = self.tile((tx, ty))
+            out[py - y : py - y + ph, px - x : px - x + pw] = data[py - ty * TILE : py - ty * TILE + ph, px - tx * TILE : px - tx * TILE + pw]
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def _intersect(a: Rect | None, b: Rect | None) -> Rect | None:
