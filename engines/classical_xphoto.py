@@ -34,7 +34,15 @@ def _xphoto(crop: np.ndarray, hole: np.ndarray, algorithm: int) -> np.ndarray:
         src[hole] = 0
         dst = np.zeros_like(src)
         cv2.xphoto.inpaint(src, valid8, dst, algorithm)
-        return np.clip(cv2.cvtColor(dst, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+        out = np.clip(cv2.cvtColor(dst, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+        # ShiftMap leaves hole pixels it found no shift for at exactly 0 (a band along an image
+        # border a hole touches, e.g. an extended canvas): finish those from their neighbours
+        left = hole & ~dst.any(axis=2)
+        if left.any():
+            out8 = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            out8 = cv2.inpaint(out8, left.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+            out[left] = out8[left].astype(np.float32) / 255.0
+        return out
     src = np.clip(crop * 255.0 + 0.5, 0, 255).astype(np.uint8)
     src[hole] = 0
     dst = np.zeros_like(src)

@@ -177,3 +177,13 @@ def test_geometry_refused_while_a_job_runs(qtbot, win):
     assert not win.image_ops.apply(Rotate(1), "Rotate")
     win.runner.cancel_all()
     qtbot.waitUntil(lambda: not win.runner.is_busy, timeout=30000)
+
+
+def test_edge_source_is_the_band_along_grown_sides():
+    from app.image_ops.menu import edge_source
+
+    src = edge_source(100, 50, Pad(left=10, bottom=4))
+    assert src.shape == (54, 110)
+    assert src[0, 10:25].min() == 1.0 and src[0, 25:].max() == 0.0  # 1.5 x 10 px from the left edge
+    assert src[44:50, 10:].min() == 1.0 and src[50:].max() == 0.0  # 6 px above the new bottom border
+    assert src[:, :10].max() == 0.0  # never inside the new area

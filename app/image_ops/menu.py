@@ -54,6 +54,22 @@ def edge_extended(image: np.ndarray, pad: Pad) -> np.ndarray:
                               cv2.BORDER_REFLECT_101 if min(image.shape[:2]) > 1 else cv2.BORDER_REPLICATE)
 
 
+def edge_source(w: int, h: int, pad: Pad, depth: float = 1.5) -> np.ndarray:
+    """float32 H2 x W2 sample-from area for an extension: the photo's band along each grown side,
+    ``depth`` x that side's growth deep. A fill that may copy from anywhere pulls in the subject
+    (a cup's rim into a table edge); the band next to the new border is what continues there."""
+    w2, h2 = pad.size(w, h)
+    src = np.zeros((h2, w2), np.float32)
+    x0, y0 = pad.left, pad.top
+    for grow, band in ((pad.left, np.s_[y0:y0 + h, x0:x0 + int(np.ceil(depth * pad.left))]),
+                       (pad.right, np.s_[y0:y0 + h, max(x0, x0 + w - int(np.ceil(depth * pad.right))):x0 + w]),
+                       (pad.top, np.s_[y0:y0 + int(np.ceil(depth * pad.top)), x0:x0 + w]),
+                       (pad.bottom, np.s_[max(y0, y0 + h - int(np.ceil(depth * pad.bottom))):y0 + h, x0:x0 + w])):
+        if grow > 0:
+            src[band] = 1.0
+    return src
+
+
 class ImageOps:
     """Builds the Image menu on ``win`` and carries out its operations."""
 
@@ -258,7 +274,12 @@ class ImageOps:
             model_id = self._fill_model()[0]
         submitted = doc.image.copy()
         # contract: image float32 H2 x W2 x 3 in [0, 1]; mask float32 H2 x W2, 1 = the new area to fill
-        request = InpaintRequest(image=edge_extended(submitted, pad), mask=pad.new_area(doc.width, doc.height))
+        # the sample-from area: the user's when painted, else the photo's band along the grown sides
+        source = doc.sample_from()
+        source = (Pad(pad.left, pad.top, pad.right, pad.bottom).plane(source, "coverage") if source is not None
+                  else edge_source(doc.width, doc.height, pad))
+        request = InpaintRequest(image=edge_extended(submitted, pad), mask=pad.new_area(doc.width, doc.height),
+                                 source=source)
         title = f"Extend canvas to {w2} × {h2} and fill"
 
         def done(result: Result) -> None:
