@@ -17,6 +17,7 @@ from .actions import ActionSpec, build_actions
 from .canvas import mask_ops
 from .canvas.canvas import Canvas
 from .dialogs.batch_dialog import show_batch_dialog
+from .dialogs import help as help_menu, preferences
 from .docks.engines import EnginesDock
 from .docks.labels import LabelsDock
 from .docks.palette import PaletteDock
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.set_tool(self.state.tool)
         self._update_title()
+        preferences.install(self)  # Edit ▸ Preferences… (Ctrl+,): device picker, autosave (app/dialogs/preferences.py)
+        help_menu.install(self)  # the Help menu, last in the menu bar (app/dialogs/help.py)
 
     # ------------------------------------------------------------------ composition
     def _build_docks(self) -> None:
