@@ -17,10 +17,8 @@ from engines.core.device import AUTO, DeviceOption, list_devices, parse_device_c
 from engines.core.protocol import EngineError
 
 from ..document.recovery import MIN_INTERVAL_S
-from ..settings import AUTOSAVE_INTERVAL, Key, Settings
+from ..settings import AUTOSAVE_INTERVAL, DEVICE, Settings
 
-# Declared here while app/settings.py is shared work in progress; Settings accepts Key objects.
-DEVICE = Key("engines/device", str, AUTO)  # auto, cpu, cuda:N, mps (engines.core.device)
 AUTOSAVE_MAX_S = 3600
 
 

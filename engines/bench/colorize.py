@@ -22,7 +22,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..core.protocol import ColorizeRequest, Engine, RunContext, Task, drive
+from ..core.device import make_context
+from ..core.protocol import ColorizeRequest, Engine, Task, drive
 from ..colorize.engine import PREVIEW_SIDE
 from ..colorize.hints import random_hints_from_image
 from ..colorize.lab import rgb_to_lab
@@ -117,7 +118,7 @@ def run_bench(images: list[np.ndarray], models: list[str], dataset: str, counts=
     rows = []
     for model in models:
         engine = resolve_engine(model)
-        ctx = RunContext()
+        ctx = make_context(engine.info)  # --device
         for n in counts:
             ps, secs, cr, errs = [], [], [], []
             for img, hints in zip(images, hint_sets[n]):
@@ -138,7 +139,7 @@ def run_bench(images: list[np.ndarray], models: list[str], dataset: str, counts=
 def timing(model: str, photo: np.ndarray, hints: int = 10, repeats: int = 5) -> dict[str, float]:
     """Median seconds of a full pass at the photo's resolution and of an editor preview pass."""
     engine = resolve_engine(model)
-    ctx = RunContext()
+    ctx = make_context(engine.info)
     hs = tuple(random_hints_from_image(np.random.default_rng(1), photo, hints, HINT_PATCH))
     # the editor's live preview: the photo scaled to PREVIEW_SIDE on its longer side
     f = min(1.0, PREVIEW_SIDE / max(photo.shape[:2]))
@@ -197,7 +198,7 @@ def grid(images: list[np.ndarray], models: list[str], path: Path, photos: int = 
         cv2.putText(header, name, (SIZE * k + 6, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     rows.append(header)
     engines = {m: resolve_engine(m) for m in models}
-    ctx = RunContext()
+    contexts = {m: make_context(engine.info) for m, engine in engines.items()}
     for i, img in enumerate(images[:photos]):
         L = rgb_to_lab(img)[..., 0]
         grey = np.repeat(((L / 100.0) * 255).round().clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
@@ -205,7 +206,7 @@ def grid(images: list[np.ndarray], models: list[str], path: Path, photos: int = 
             tiles = [grey]
             for n in counts:
                 hints = tuple(random_hints_from_image(np.random.default_rng([seed, i, n]), img, n, HINT_PATCH))
-                res = drive(engine.run(ColorizeRequest(image=img, hints=hints), ctx))
+                res = drive(engine.run(ColorizeRequest(image=img, hints=hints), contexts[m]))
                 tiles.append(dots(res.image, hints))
             tiles.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))
             row = np.concatenate(tiles, axis=1)
