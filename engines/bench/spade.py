@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.protocol import EngineError, RunContext, SynthesizeRequest, Task, drive
+from ..core.device import make_context
+from ..core.protocol import EngineError, SynthesizeRequest, Task, drive
 from ..core import registry
 
 N_CLASSES = 12
@@ -119,7 +120,7 @@ def run_bench(data: Path, models: list[str], segmenter, limit: int = 0,
         times, tiles, borders = [], [], []
         for i, p in enumerate(pairs):
             started = time.perf_counter()
-            result = drive(engine.run(SynthesizeRequest(p.labels, seed=i), RunContext()))
+            result = drive(engine.run(SynthesizeRequest(p.labels, seed=i), make_context(engine.info)))
             times.append(time.perf_counter() - started)
             conf += confusion(segmenter(result.image)[0], p.labels)
             borders.append(border_energy(result.image))
