@@ -56,3 +56,53 @@ def test_a_stroke_that_changes_nothing_commits_nothing():
     stroke = Stroke(doc, Layer.MASK, paint_one)
     _figure_eight(stroke, 300, 300, 12.0)
     assert stroke.commit() is None
+
+
+# ----------------------------------------------------------------------------- tiling: cheaper blend
+
+
+def _blend_everywhere(image, fn, scale, tile, overlap):
+    """Reference: every tile blended over its whole area (the weighted running mean, no fast path)."""
+    from engines import tiling
+
+    h, w = image.shape[:2]
+    overlap = max(0, min(int(overlap), tile // 2))
+    if tile >= h and tile >= w:
+        overlap = 0
+    out, wsum = None, np.zeros((h * scale, w * scale), np.float32)
+    for t in tiling.plan_tiles(h, w, tile, overlap):
+        r = fn(image[t.y:t.y + t.h, t.x:t.x + t.w])[: t.h * scale, : t.w * scale].astype(np.float32)
+        out = np.zeros((h * scale, w * scale, r.shape[2]), np.float32) if out is None else out
+        wts = tiling.tile_weights(t, scale, overlap)
+        ys, xs = slice(t.y * scale, (t.y + t.h) * scale), slice(t.x * scale, (t.x + t.w) * scale)
+        total = wsum[ys, xs] + wts
+        frac = np.divide(wts, total, out=np.zeros_like(wts), where=total > 0)
+        region = out[ys, xs]
+        delta = np.subtract(r, region)
+        delta *= frac[:, :, None]
+        region += delta
+        wsum[ys, xs] = total
+    return out
+
+
+@pytest.mark.parametrize("h, w, tile, overlap, scale", [
+    (100, 130, 32, 8, 1), (97, 61, 40, 12, 2), (64, 200, 48, 16, 4), (50, 50, 64, 8, 3), (33, 180, 32, 31, 2),
+])
+def test_tiling_fast_path_is_bit_exact_to_blending_everywhere(h, w, tile, overlap, scale):
+    from engines import tiling
+    from engines.core.cancel import CancelToken
+
+    from tests.generators import run_to_end
+
+    rng = np.random.default_rng(h * w)
+    image = rng.random((h, w, 3), dtype=np.float32)
+    calls = iter(range(10_000))
+
+    def fn(patch):  # each tile differs (a network's tile-dependent output), so overlaps really blend
+        k = next(calls)
+        up = np.repeat(np.repeat(patch, scale, 0), scale, 1)
+        return up * (1.0 + 0.01 * k) + 0.003 * k
+
+    got, _ = run_to_end(tiling.run_tiled(image, fn, scale, tile, overlap, CancelToken()))
+    calls = iter(range(10_000))
+    np.testing.assert_array_equal(got, _blend_everywhere(image, fn, scale, tile, overlap))
