@@ -73,12 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_train_kit(tsub)  # pack, all, accept: the GPU training kit
     for name, parser in tsub.choices.items():
         if name != "pack":  # pack only copies files; spade, segment, igan, all keep their own default
-            add_device_argument(parser, cpu_only=name in _CPU_TRAINERS)
+            add_device_argument(parser)
     return p
-
-
-# trainers written for the CPU (their loops never move tensors): --device cpu / auto only
-_CPU_TRAINERS = ("sr", "inpaint", "colorize")
 
 
 def _add_train_sr(tsub) -> None:
@@ -116,7 +112,7 @@ def _train_sr(args: argparse.Namespace) -> int:
     cfg = SRTrainConfig(data=str(data), out=str(out), scale=args.scale, num_feat=args.feat,
                         num_conv=args.convs, steps=args.steps, batch=args.batch, lr_patch=args.patch,
                         lr=args.lr, threads=args.threads, eval_dir=args.eval,
-                        init=args.init)
+                        init=args.init, device=getattr(args, "device", "cpu"))
     for info in train(cfg):
         print_progress(info)
     return 0

@@ -20,17 +20,14 @@ from .core.protocol import EngineError
 DEVICE_HELP = "where models compute: auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps"
 
 
-def add_device_argument(parser: argparse.ArgumentParser, default: str = AUTO, cpu_only: bool = False) -> None:
-    """Give ``parser`` a ``--device`` option (default ``auto``) unless it already has one.
-
-    ``cpu_only``: the command computes on the CPU only (a CPU trainer): ``--device cpu`` and
-    ``auto`` are accepted, anything else is refused with a message saying so.
-    """
+def add_device_argument(parser: argparse.ArgumentParser, default: str = AUTO) -> None:
+    """Give ``parser`` a ``--device`` option (default ``auto``) unless it already has one (the
+    commands that declare their own keep its default: ``train spade|segment|igan`` cpu, ``train all``
+    cuda); either way :func:`apply_device` checks the value."""
     try:
-        parser.add_argument("--device", default=default, help=DEVICE_HELP + (" (this command: cpu only)" if cpu_only else ""))
-    except argparse.ArgumentError:  # the command declares its own --device (spade, igan, all)
+        parser.add_argument("--device", default=default, help=DEVICE_HELP)
+    except argparse.ArgumentError:  # the command declares its own --device
         pass
-    parser.set_defaults(_device_cpu_only=cpu_only)
 
 
 def apply_device(args: argparse.Namespace, command: str) -> str | None:
@@ -45,10 +42,6 @@ def apply_device(args: argparse.Namespace, command: str) -> str | None:
         return None
     try:
         asked = choice = parse_device_choice(text)
-        if getattr(args, "_device_cpu_only", False):
-            if choice not in (AUTO, "cpu"):
-                return f"{command}: --device {text}: this command computes on the CPU only"
-            choice = "cpu"
         if command.startswith("ganstudio train") and choice == AUTO:
             choice = resolve_device(AUTO)
     except EngineError as exc:

@@ -50,7 +50,7 @@ def train_main(args: argparse.Namespace) -> int:
     cfg = ColorizeTrainConfig(data=str(data), out=str(out), width=args.width, crop=args.crop, batch=args.batch,
                               steps=args.steps, minutes=args.minutes, lr=args.lr, threads=args.threads,
                               eval_dir=args.eval, spread_input=args.spread_input, many_frac=args.many_frac,
-                              init=args.init)
+                              init=args.init, device=getattr(args, "device", "cpu"))
     if cfg.init and not Path(cfg.init).is_file():
         print(f"ganstudio train colorize: --init checkpoint not found: {cfg.init}", file=sys.stderr)
         return 2

@@ -49,6 +49,7 @@ class ColorizeTrainConfig:
     class_weight: float = 1.0
     seed: int = 0
     threads: int = 1
+    device: str = "cpu"  # cpu, cuda, cuda:N, mps (checked by the CLI's --device)
     minutes: float = 0.0  # total training wall time (over resumes); 0 = no limit. The cosine decay
     # follows whichever of steps or minutes runs out first, so a time-boxed run still anneals.
     log_every: int = 50
@@ -193,7 +194,8 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
     photos = prepare_photos(load_training_photos(Path(cfg.data), TRAIN_SETS))
     eval_photos = _eval_photos(cfg.eval_dir, cfg.eval_images) if cfg.eval_dir else []
     torch.manual_seed(cfg.seed)
-    model = SIGGRAPHGenerator(width=cfg.width, spread_input=cfg.spread_input)
+    device = torch.device(cfg.device)
+    model = SIGGRAPHGenerator(width=cfg.width, spread_input=cfg.spread_input).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     step, wall = 0, 0.0
     ckpt = out / "last.pt"
@@ -223,7 +225,7 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
         lr_now = cosine_lr(cfg, step, wall + time.perf_counter() - t_wall)
         for group in opt.param_groups:
             group["lr"] = lr_now
-        L, hab, mask, ab, spread = (torch.from_numpy(a) for a in make_batch(
+        L, hab, mask, ab, spread = (torch.from_numpy(a).to(device, non_blocking=True) for a in make_batch(
             rng, photos, cfg.crop, cfg.batch, cfg.spread_input, cfg.many_frac))
         loss, reg, ce = losses(model, L, hab, mask, ab, cfg.class_weight, spread)
         opt.zero_grad(set_to_none=True)

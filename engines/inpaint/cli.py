@@ -49,7 +49,8 @@ def train_main(args: argparse.Namespace) -> int:
     cfg = InpaintTrainConfig(data=str(data), out=str(out), base=args.base, layers=args.layers,
                              crop=args.crop, batch=args.batch, steps=args.steps,
                              max_minutes=args.minutes, lr=args.lr, adv_weight=args.adv,
-                             fm_weight=args.fm, threads=args.threads, seed=args.seed, init=args.init)
+                             fm_weight=args.fm, threads=args.threads, seed=args.seed, init=args.init,
+                             device=getattr(args, "device", "cpu"))
     if cfg.init and not Path(cfg.init).is_file():
         print(f"ganstudio train inpaint: --init checkpoint not found: {cfg.init}", file=sys.stderr)
         return 2

@@ -50,6 +50,7 @@ class InpaintTrainConfig:
     disc_width: int = 32
     seed: int = 0
     threads: int = 1
+    device: str = "cpu"  # cpu, cuda, cuda:N, mps (checked by the CLI's --device)
     log_every: int = 50
     save_every: int = 200
     sets: tuple[str, ...] = ("bsds500", "facades")
@@ -96,10 +97,11 @@ def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterato
     out.mkdir(parents=True, exist_ok=True)
     photos = [p for p in load_training_photos(Path(cfg.data), tuple(cfg.sets)) if min(p.shape[:2]) >= cfg.crop]
     torch.manual_seed(cfg.seed)
-    model = PConvUNet(cfg.base, cfg.layers)
+    device = torch.device(cfg.device)
+    model = PConvUNet(cfg.base, cfg.layers).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     use_adv = cfg.adv_weight > 0 or cfg.fm_weight > 0
-    disc = PatchDiscriminator(cfg.disc_width) if use_adv else None
+    disc = PatchDiscriminator(cfg.disc_width).to(device) if use_adv else None
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999)) if disc is not None else None
     step, elapsed, finetune = 0, 0.0, False
     ckpt = out / "last.pt"
@@ -153,7 +155,7 @@ def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterato
         lr_now = _lr_at(progress, cfg)
         for group in opt.param_groups:
             group["lr"] = lr_now
-        gt, valid = make_batch(rng, photos, cfg)
+        gt, valid = (t.to(device, non_blocking=True) for t in make_batch(rng, photos, cfg))
         pred = model(gt * valid, valid)
         comp = valid * gt + (1 - valid) * pred
         l_hole, l_valid = l1_hole_valid(pred, gt, valid)

@@ -43,6 +43,7 @@ class SRTrainConfig:
     save_every: int = 500
     eval_dir: str = ""  # optional <sr>/Set5/x<scale> folder, for monitoring only (never selection)
     init: str = ""  # start from this checkpoint's tensors where the shapes match (e.g. x2 from x4)
+    device: str = "cpu"  # cpu, cuda, cuda:N, mps (checked by the CLI's --device)
 
 
 def make_pair(rng: np.random.Generator, photo: np.ndarray, scale: int, lr_patch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +77,8 @@ def evaluate(model, eval_dir: Path, scale: int) -> float:
         for lr_path in sorted((eval_dir / "LR").glob("*.png")):
             lr = np.asarray(Image.open(lr_path).convert("RGB"), dtype=np.float32) / 255.0
             hr = np.asarray(Image.open(eval_dir / "HR" / lr_path.name).convert("RGB"), dtype=np.float32) / 255.0
-            x = torch.from_numpy(lr).permute(2, 0, 1)[None]
-            sr = model(x)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+            x = torch.from_numpy(lr).permute(2, 0, 1)[None].to(next(model.parameters()).device)
+            sr = model(x)[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
             scores.append(psnr_y(sr, hr, border=scale))
     model.train()
     return float(np.mean(scores)) if scores else float("nan")
@@ -94,7 +95,8 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
     out.mkdir(parents=True, exist_ok=True)
     photos = load_training_photos(Path(cfg.data), ("bsds500",))
     torch.manual_seed(cfg.seed)
-    model = SRVGGNetCompact(num_feat=cfg.num_feat, num_conv=cfg.num_conv, upscale=cfg.scale)
+    device = torch.device(cfg.device)
+    model = SRVGGNetCompact(num_feat=cfg.num_feat, num_conv=cfg.num_conv, upscale=cfg.scale).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     step = 0
     ckpt = out / "last.pt"
@@ -102,11 +104,11 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
         src = torch.load(cfg.init, map_location="cpu", weights_only=True)["model"]
         own = model.state_dict()
         own.update({k: v for k, v in src.items() if k in own and own[k].shape == v.shape})
-        model.load_state_dict(own)
+        model.load_state_dict(own)  # copies the CPU tensors onto the model's device
     if ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
+        opt.load_state_dict(state["opt"])  # Adam's moments follow the parameters' device
         step = int(state["step"])
     rng = np.random.default_rng(cfg.seed + step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
@@ -117,7 +119,7 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
         lr_now = cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * step / cfg.steps))
         for group in opt.param_groups:
             group["lr"] = lr_now
-        x, y = _batch(rng, photos, cfg)
+        x, y = (t.to(device, non_blocking=True) for t in _batch(rng, photos, cfg))
         loss = F.l1_loss(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
