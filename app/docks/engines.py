@@ -1,14 +1,22 @@
-"""The Engines dock: one section per task (app/tasks/<task>/panel.py) in a vertical scroll, plus a
-"no model installed" line under each section's model list."""
+"""The Engines dock: one page per task (app/tasks/<task>/panel.py) in task-first order — Fill,
+Upscale, Colorize, Synthesize, Latent — chosen from a row of icon buttons, each page in its own
+vertical scroll, plus a "no model installed" line under each section's model list.
+
+Opening a page emits ``page_opened(key)``; the main window selects the tool that page needs
+(``PAGE_TOOLS``: Fill -> mask brush, Colorize -> hint points, Synthesize -> label brush)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup, QDockWidget, QFormLayout, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy,
+    QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+)
 
 from engines.core import Task
 
 from ..engine_controller import EngineController
+from ..icons import TASK_ICONS, set_icon
 from ..tasks.colorize.panel import ColorizeSection
 from ..tasks.fill.panel import FillSection
 from ..tasks.latent.panel import LatentSection
@@ -30,36 +38,101 @@ class _VerticalScroll(QScrollArea):
         return hint
 
 
+# (key, button text, what the page is for) in task-first order
+PAGES = (
+    ("fill", "Fill", "Fill a painted area from its surroundings (inpainting)"),
+    ("upscale", "Upscale", "Enlarge the photo with a super-resolution network"),
+    ("colorize", "Colorize", "Colour a greyscale photo from hint points"),
+    ("synthesize", "Synthesize", "Paint labels, generate a photo from them (semantic synthesis)"),
+    ("latent", "Latent", "Edit the photo in a GAN's latent space with colour strokes (iGAN)"),
+)
+PAGE_TOOLS = {"fill": "mask", "colorize": "hint", "synthesize": "label"}
+
+
 class EnginesDock(QDockWidget):
+    page_opened = Signal(str)  # a page key of PAGES, when a page is opened (by the user or a menu entry)
+
     def __init__(self, controller: EngineController, parent: QWidget | None = None):
         super().__init__("Engines", parent)
         self.setObjectName("EnginesDock")
         self.controller = controller
-        body = QWidget()
-        layout = QVBoxLayout(body)
         self.upscale = UpscaleSection(controller)
-        layout.addWidget(self.upscale)
         self.fill = FillSection(controller)
-        layout.addWidget(self.fill)
         self.colorize = ColorizeSection(controller)
-        layout.addWidget(self.colorize)
         self.synth = SynthesisSection(controller)
-        layout.addWidget(self.synth)
         self.latent = LatentSection(controller)
-        layout.addWidget(self.latent)
-        layout.addStretch(1)
+        self.sections = {"fill": self.fill, "upscale": self.upscale, "colorize": self.colorize,
+                         "synthesize": self.synth, "latent": self.latent}
         # the widgets the main window, its actions and the tests reach through the dock
         self.upscale_model, self.upscale_scale, self.upscale_tile = self.upscale.model, self.upscale.scale, self.upscale.tile
         self.upscale_card, self.upscale_kinds = self.upscale.card, self.upscale.kinds
         self.upscale_button, self.upscale_preview_button = self.upscale.button, self.upscale.preview_button
         self.inpaint_model, self.inpaint_live, self.inpaint_button = self.fill.model, self.fill.live, self.fill.fill_button
-        scroll = _VerticalScroll()  # four sections are taller than most screens
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
-        scroll.setWidget(body)
-        self.setWidget(scroll)
+        self.setWidget(self._build_pages())
         self._add_missing_model_hints()
+        self.open_page("fill", emit=False)
+
+    # ------------------------------------------------------------------ task pages
+    def _build_pages(self) -> QWidget:
+        outer = QWidget()
+        column = QVBoxLayout(outer)
+        column.setContentsMargins(0, 2, 0, 0)
+        column.setSpacing(2)
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        header.setSpacing(2)
+        self.page_group = QButtonGroup(self)
+        self.page_group.setExclusive(True)
+        self.page_buttons: dict[str, QToolButton] = {}
+        self.page_scrolls: dict[str, QScrollArea] = {}
+        self.stack = QStackedWidget()
+        for key, text, tip in PAGES:
+            button = QToolButton()
+            button.setObjectName(f"page_{key}")
+            button.setText(text)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setToolTip(tip)
+            set_icon(button, TASK_ICONS[key])
+            button.clicked.connect(lambda checked=False, k=key: self.open_page(k))
+            self.page_group.addButton(button)
+            header.addWidget(button)
+            self.page_buttons[key] = button
+            body = QWidget()
+            layout = QVBoxLayout(body)
+            layout.setContentsMargins(4, 0, 4, 4)
+            layout.addWidget(self.sections[key])
+            layout.addStretch(1)
+            scroll = _VerticalScroll()  # a page taller than a small screen scrolls; most fit
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
+            scroll.setWidget(body)
+            scroll.setObjectName(f"page_scroll_{key}")
+            self.stack.addWidget(scroll)
+            self.page_scrolls[key] = scroll
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        column.addLayout(header)
+        column.addWidget(line)
+        column.addWidget(self.stack, 1)
+        return outer
+
+    def open_page(self, key: str, emit: bool = True) -> None:
+        """Show the page ``key`` (one of PAGES); ``emit``: tell the window (which selects its tool)."""
+        if key not in self.sections:
+            raise KeyError(f"no task page {key!r}; pages: {', '.join(k for k, _, _ in PAGES)}")
+        self.stack.setCurrentWidget(self.page_scrolls[key])
+        self.page_buttons[key].setChecked(True)
+        if emit:
+            self.page_opened.emit(key)
+
+    def current_page(self) -> str:
+        current = self.stack.currentWidget()
+        return next(k for k, scroll in self.page_scrolls.items() if scroll is current)
 
     # ------------------------------------------------------------------ installed models
     def _add_missing_model_hints(self) -> None:

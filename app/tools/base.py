@@ -55,6 +55,12 @@ class Tool:
     cursor = Qt.CursorShape.CrossCursor
     tooltip = ""
 
+    @property
+    def options(self) -> tuple[str, ...]:
+        """Which ToolState settings the tool reads ("size", "hardness", "opacity"): the Tool
+        Options dock shows only those."""
+        return ()
+
     def __init__(self, ctx: ToolContext):
         self.ctx = ctx
 

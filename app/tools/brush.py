@@ -24,6 +24,10 @@ class StrokeTool(Tool):
     uses_opacity = True
     uses_hardness = True
 
+    @property
+    def options(self) -> tuple[str, ...]:
+        return ("size",) + ("hardness",) * self.uses_hardness + ("opacity",) * self.uses_opacity
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._stroke: Stroke | None = None
