@@ -26,6 +26,7 @@ from .document.commands import layer_change
 from .document.document import Document, Layer
 from .document.files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
 from .document.recovery import Autosaver
+from .discoverability import install as install_discoverability
 from .engine_controller import EngineController
 from .image_ops.menu import ImageOps
 from .jobs import JobRunner
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         preferences.install(self)  # Edit ▸ Preferences… (Ctrl+,): device picker, autosave (app/dialogs/preferences.py)
         help_menu.install(self)  # the Help menu, last in the menu bar (app/dialogs/help.py)
+        install_discoverability(self)  # icons, task pages, Engines menu, theme, tooltips (app/discoverability.py); last: it covers every action
 
     # ------------------------------------------------------------------ composition
     def _build_docks(self) -> None:
