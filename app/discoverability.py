@@ -106,6 +106,7 @@ def _engines_menu(window: "MainWindow") -> None:
         act.setObjectName(f"action_{entry.id}")
         act.setShortcut(QKeySequence(entry.shortcut))
         act.setStatusTip(entry.tip)
+        act.setIconText(tooltips.plain(entry.text).split(" (")[0])  # "Synthesize" on the toolbar
         act.triggered.connect(lambda checked=False, e=entry: _run_entry(window, e))
         menu.insertAction(before, act)
         window.addAction(act)

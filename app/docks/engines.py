@@ -7,7 +7,7 @@ Opening a page emits ``page_opened(key)``; the main window selects the tool that
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup, QDockWidget, QFormLayout, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy,
     QStackedWidget, QToolButton, QVBoxLayout, QWidget,
@@ -93,6 +93,7 @@ class EnginesDock(QDockWidget):
             button.setCheckable(True)
             button.setAutoRaise(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.setIconSize(QSize(20, 20))
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setToolTip(tip)
             set_icon(button, TASK_ICONS[key])
