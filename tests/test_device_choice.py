@@ -140,3 +140,24 @@ def test_auto_leaves_the_environment_alone(monkeypatch):
     assert args.device == "auto"
     assert cli.apply_device(args, "ganstudio bench sr") is None
     assert os.environ[dev.DEVICE_ENV] == ""
+
+
+def test_batch_runs_each_file_on_the_device_given(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(src / f"p{i}.png")
+    asked = []
+    real = dev.make_context
+
+    def spy(info, cancel=None, tile=0, device=None):
+        asked.append(device)
+        return real(info, cancel, tile, device)
+
+    monkeypatch.setattr(dev, "make_context", spy)
+    argv = ["batch", str(src), str(tmp_path / "out"), "--task", "upscale", "--model", "bicubic", "--quiet"]
+    assert cli.main([*argv, "--device", "cpu"]) == 0
+    assert asked == ["cpu", "cpu"]

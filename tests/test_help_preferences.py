@@ -193,3 +193,13 @@ def test_the_worker_uses_the_chosen_device_for_the_next_job(qtbot):
         assert "cuda:7" in failed.args[1]
     finally:
         runner.shutdown(timeout_s=2)
+
+
+def test_the_batch_dialog_runs_on_the_preferred_device(win):
+    from app.dialogs.batch_dialog import show_batch_dialog
+
+    dialog = show_batch_dialog(win)
+    assert dialog.options().device == "auto"
+    win.runner.device = "cpu"  # what Preferences' OK does
+    assert dialog.options().device == "cpu"
+    dialog.close()

@@ -261,6 +261,7 @@ class BatchDialog(QDialog):
             scale=self.scale.value(), masks=self.masks.path(), recursive=self.recursive.isChecked(),
             format=self.format.currentData(), quality=self.quality.value(),
             overwrite=self.overwrite.isChecked(), jobs=self.jobs.value(),
+            device=getattr(getattr(self.parent(), "runner", None), "device", "auto"),  # Preferences
         )
 
     def make_run(self, src: Path, out: Path, redo: set[str]) -> BatchRun:

@@ -51,6 +51,7 @@ def main(args: argparse.Namespace) -> int:
         task=args.task, model=args.model, scale=args.scale, tile=args.tile, radius=args.radius,
         seed=args.seed, masks=Path(args.masks) if args.masks else None, recursive=args.recursive,
         format=args.format, quality=args.quality, overwrite=args.overwrite, jobs=args.jobs,
+        device=getattr(args, "device", "auto"),  # checked by engines/cli_device.py
     )
     try:
         if getattr(args, "cluster", None):  # Ray is imported only on this path (issue 23)

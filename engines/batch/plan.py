@@ -55,6 +55,7 @@ class BatchOptions:
     quality: int = 95
     overwrite: bool = False
     jobs: int = 1
+    device: str = "auto"  # where the engine computes (engines.core.device); the editor's Preferences
     extra: dict[str, Any] = field(default_factory=dict)  # options of tasks that land later
 
     def task_params(self, keys: tuple[str, ...]) -> dict[str, Any]:

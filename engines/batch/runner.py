@@ -473,7 +473,7 @@ class BatchRun:
         for attempt, tile in enumerate(tiles):
             req = replace(request, tile=tile) if attempt and hasattr(request, "tile") else request
             try:
-                ctx = make_context(info, cancel=self.cancel, tile=tile)
+                ctx = make_context(info, cancel=self.cancel, tile=tile, device=self.options.device)
                 with lock:
                     result = drive(self.engine.run(req, ctx), on_event)
                 if attempt:
