@@ -349,3 +349,23 @@ def test_wheel_over_the_fill_method_scrolls_the_engines_dock(win):
     value = field.currentIndex() if isinstance(field, QComboBox) else field.value()
     _wheel(field)
     assert (field.currentIndex() if isinstance(field, QComboBox) else field.value()) == value
+
+
+def test_hovering_a_button_shows_the_shortcut(win, qtbot):
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    win.engines_dock.open_page("upscale", emit=False)
+    button = win.engines_dock.upscale.button
+    QApplication.processEvents()
+    ev = QHelpEvent(QHelpEvent.Type.ToolTip, QPoint(5, 5), button.mapToGlobal(QPoint(5, 5)))
+    QApplication.sendEvent(button, ev)
+    assert QToolTip.text().endswith("(Ctrl+U)")
+    QToolTip.hideText()
+
+
+def test_dark_sheet_comes_and_goes(win):
+    win.theme.set_mode("dark")
+    assert theme.DARK_SHEET in QApplication.instance().styleSheet()
+    win.theme.set_mode("light")
+    assert theme.DARK_SHEET not in QApplication.instance().styleSheet()
