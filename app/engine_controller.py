@@ -23,6 +23,7 @@ from .jobs import Job, JobRunner
 from .tasks.colorize.adapter import apply_colorize, build_colorize
 from .tasks.fill.adapter import apply_inpaint, build_inpaint
 from .tasks.latent.adapter import apply_latent, build_latent
+from .tasks.summary import summarize
 from .tasks.synthesize.adapter import apply_synthesize, build_synthesize
 from .tasks.upscale.adapter import apply_upscale, build_upscale
 
@@ -101,17 +102,20 @@ class EngineController(QObject):
             return  # the document was closed meanwhile: nothing to apply to
         if preview and region is not None:
             self.region_preview_ready.emit(result.image, region)
+            self.message.emit(summarize(adapter.task, request, result, preview=True))
             return
         if preview:
             self.preview_ready.emit(result.image)
+            self.message.emit(summarize(adapter.task, request, result, preview=True))
             return
         if result.image is not None and adapter.task != Task.UPSCALE and result.image.shape[:2] != (doc.height, doc.width):
             self.error.emit(f"{title}: the photo changed size while the job ran; run it again.")
             return
         cmds = adapter.apply(doc, request, result, title)
-        self.push_commands(cmds, title, result.seconds)
+        self.push_commands(cmds, title, result.seconds, summarize(adapter.task, request, result))
 
-    def push_commands(self, cmds: "list[QUndoCommand]", title: str, seconds: float = 0.0) -> bool:
+    def push_commands(self, cmds: "list[QUndoCommand]", title: str, seconds: float = 0.0,
+                      summary: str = "") -> bool:
         """Push an engine result's commands as ONE undo step (a macro when several); False if empty."""
         self.preview_ready.emit(None)
         if not cmds:
@@ -125,7 +129,10 @@ class EngineController(QObject):
                 self.undo.push(c)
             self.undo.endMacro()
         self.applied.emit(title)
-        self.message.emit(f"{title}: done in {seconds:.2f} s" if seconds else f"{title}: done")
+        if summary:  # "Upscaled ×4 to 640 × 480 in 3.2 s" (app/tasks/summary.py)
+            self.message.emit(summary)
+        else:
+            self.message.emit(f"{title}: done in {seconds:.2f} s" if seconds else f"{title}: done")
         return True
 
     def _on_failed(self, job_id: int, message: str) -> None:

@@ -26,8 +26,11 @@ from .document.commands import layer_change
 from .document.document import Document, Layer
 from .document.files import OPEN_FILTER, SAVE_FILTER, open_document, save_document
 from .document.recovery import Autosaver
+from .document.save_state import photo_modified
 from .discoverability import install as install_discoverability
 from .engine_controller import EngineController
+from .feedback import Feedback
+from .file_flow import ask_quality, export_start, needs_quality, recent_entry
 from .image_ops.menu import ImageOps
 from .jobs import JobRunner
 from .settings import Settings, bind_tool_state
@@ -66,6 +69,7 @@ class MainWindow(QMainWindow):
         self.image_ops = ImageOps(self)  # the Image menu: crop, rotate, flip, resize, canvas size, extend + fill
         self._build_toolbar()
         self._connect()
+        self.feedback = Feedback(self)  # honest feedback (app/feedback.py): previews, view, notices
         self._restore_settings()
         self.set_tool(self.state.tool)
         self._update_title()
@@ -105,6 +109,8 @@ class MainWindow(QMainWindow):
             ActionSpec("save", "&Save", F, self.save, SK.Save, separator_before=True),
             ActionSpec("save_as", "Save &As…", F, self.save_as, SK.SaveAs),
             ActionSpec("export", "&Export…", F, self.export, "Ctrl+Alt+E", tip="Write a copy in another format"),
+            ActionSpec("lossy_quality", "JPEG / WebP &quality…", F, lambda: ask_quality(self, self.settings, force=True),
+                       tip="The quality JPEG and WebP saves use (asked once, remembered)"),
             ActionSpec("batch", "&Batch…", F, lambda: show_batch_dialog(self), "Ctrl+Alt+B",
                        tip="Process a folder of photos with any engine", separator_before=True),
             ActionSpec("quit", "&Quit", F, self.close, SK.Quit, separator_before=True),
@@ -217,7 +223,7 @@ class MainWindow(QMainWindow):
             self.engines_dock.stroke_finished()
         elif tool is not None and tool.id in ("label", "label_fill", "label_rect"):
             self.engines_dock.synth.stroke_finished()  # live synthesis preview, or drop a stale one
-        else:
+        elif not self.feedback.keeps_preview():  # the latent edit's stays until Apply / Discard
             self.canvas.set_preview(None)
 
     def _show_layer(self, name: str):
@@ -246,8 +252,9 @@ class MainWindow(QMainWindow):
         self.canvas.update()
 
     # ------------------------------------------------------------------ files
-    def open_path(self, path: str | Path) -> bool:
-        if not self.maybe_save():
+    def open_path(self, path: str | Path, ask: bool = True) -> bool:
+        """Open a photo; ``ask=False`` when the caller already asked about unsaved changes."""
+        if ask and not self.maybe_save():
             return False
         try:
             doc = open_document(path)
@@ -275,6 +282,7 @@ class MainWindow(QMainWindow):
             doc.add_listener(lambda layer, rect: self._doc_resized(doc) if layer == Layer.ALL else None)
         self.undo.setClean()
         self._update_title()
+        self.feedback.document_opened(doc)  # the panels forget the last photo
         if self.engines_dock.colorize.document_opened(doc):  # greyscale: straight into colorizing
             self.set_tool("hint")
             self.engines_dock.raise_()
@@ -286,10 +294,12 @@ class MainWindow(QMainWindow):
         self.status.set_image_size(doc.width, doc.height, doc.meta.bit_depth)
 
     def open_dialog(self) -> None:
+        if not self.maybe_save():  # ask about unsaved changes before the file dialog, not after
+            return
         start = str(self.path.parent) if self.path else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, OPEN_FILTER)
         if path:
-            self.open_path(path)
+            self.open_path(path, ask=False)
 
     def save(self) -> bool:
         if self.canvas.doc is None:
@@ -315,25 +325,29 @@ class MainWindow(QMainWindow):
     def export(self) -> bool:
         if self.canvas.doc is None:
             return False
-        stem = self.path.stem if self.path else "untitled"
-        path, _ = QFileDialog.getSaveFileName(self, "Export a copy", f"{stem}-export.jpg", SAVE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Export a copy", export_start(self.path), SAVE_FILTER)
         return bool(path) and self._write(Path(path), mark_clean=False)
 
     def _write(self, path: Path, mark_clean: bool) -> bool:
+        quality = ask_quality(self, self.settings) if needs_quality(path) else 95
+        if quality is None:
+            return False  # the quality question was cancelled: nothing written
         try:
-            save_document(self.canvas.doc, path)
+            notes = save_document(self.canvas.doc, path, quality=quality)
         except (EngineError, OSError) as exc:
             self.show_error(f"Could not save {path.name}: {exc}")
             return False
         if mark_clean:
             self.undo.setClean()
             self.canvas.doc.modified = False
-        self._flash(f"Saved {path}")
+            self._update_title()
+        extra = f" (quality {quality})" if needs_quality(path) else ""
+        self._flash(f"Saved {path}{extra}" + ("; " + "; ".join(notes) if notes else ""), 8000 if notes else 4000)
         return True
 
     def maybe_save(self) -> bool:
         """Ask before losing unsaved edits. True when it is fine to go on."""
-        if self.canvas.doc is None or self.undo.isClean():
+        if self.canvas.doc is None or not photo_modified(self.undo):  # mask / labels only: nothing to save
             return True
         answer = QMessageBox.question(
             self, TITLE, f"Save changes to {self.path.name if self.path else 'the photo'}?",
@@ -346,9 +360,11 @@ class MainWindow(QMainWindow):
     def _rebuild_recent_menu(self) -> None:
         menu = self.recent_menu
         menu.clear()
+        menu.setToolTipsVisible(True)
         for path in self.settings.recent_files():
-            act = menu.addAction(Path(path).name)
-            act.setToolTip(path)
+            text, tip = recent_entry(path)  # "facade_10.png — …/facades/test"
+            act = menu.addAction(text)
+            act.setToolTip(tip)
             act.triggered.connect(lambda checked=False, p=path: self.open_path(p))
         menu.setEnabled(not menu.isEmpty())
 
@@ -445,7 +461,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self, *_ignored) -> None:
         name = self.path.name if self.path else ("untitled" if self.canvas.doc else "")
-        dirty = "" if self.undo.isClean() else " •"
+        dirty = " •" if photo_modified(self.undo) else ""
         self.setWindowTitle(f"{name}{dirty} — {TITLE}" if name else TITLE)
 
     # ------------------------------------------------------------------ settings and life cycle

@@ -49,11 +49,12 @@ SHOW_HINTS = Key("view/show_hints", bool, True)
 SHOW_LABELS = Key("view/show_labels", bool, True)
 AUTOSAVE_INTERVAL = Key("autosave/interval_s", int, 60)
 DEVICE = Key("engines/device", str, "auto")  # Preferences: auto, cpu, cuda:N, mps (engines.core.device)
+LOSSY_QUALITY = Key("files/lossy_quality", int, 0)  # JPEG / WebP save quality; 0 = not asked yet
 
 KEYS: dict[str, Key] = {k.name: k for k in (
     SCHEMA, WINDOW_GEOMETRY, WINDOW_STATE, RECENT_FILES, TOOL_SIZE, TOOL_HARDNESS, TOOL_OPACITY,
     TOOL_COLOR, PALETTE_SWATCHES, LABELS_PALETTE, LABELS_OPACITY, SHOW_MASK, SHOW_HINTS,
-    SHOW_LABELS, AUTOSAVE_INTERVAL, DEVICE,
+    SHOW_LABELS, AUTOSAVE_INTERVAL, LOSSY_QUALITY, DEVICE,
 )}
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -301,7 +302,7 @@ def bind_tool_state(settings: Settings, state: ToolState) -> None:
 
 
 __all__ = [
-    "AUTOSAVE_INTERVAL", "DEVICE", "KEYS", "Key", "LABELS_OPACITY", "LABELS_PALETTE", "PALETTE_SWATCHES",
+    "AUTOSAVE_INTERVAL", "DEVICE", "KEYS", "Key", "LABELS_OPACITY", "LOSSY_QUALITY", "LABELS_PALETTE", "PALETTE_SWATCHES",
     "RECENT_FILES", "RECENT_MAX", "SCHEMA_VERSION", "SHOW_HINTS", "SHOW_LABELS", "SHOW_MASK",
     "Settings", "TOOL_COLOR", "TOOL_HARDNESS", "TOOL_OPACITY", "TOOL_SIZE", "WINDOW_GEOMETRY",
     "WINDOW_STATE", "bind_tool_state", "center_on_primary", "coerce", "default_settings_path",

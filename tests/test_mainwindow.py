@@ -243,8 +243,8 @@ def test_quit_with_a_job_running_returns_promptly(qtbot, win):
 
 
 def test_close_with_unsaved_edits_asks(qtbot, win, monkeypatch):
-    win.canvas.doc.image[0, 0] = 0
-    win.actions_by_id["mask_invert"].trigger()
+    win.set_tool("brush")  # a change of the photo (a mask-only edit does not ask: test_file_feedback.py)
+    drag(qtbot, win, [(20, 20), (40, 40)])
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
     assert not win.close(), "Cancel keeps the window and the edits"
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)

@@ -61,6 +61,7 @@ class ImageMeta:
     icc_profile: bytes | None = None
     had_alpha: bool = False
     notes: tuple[str, ...] = ()
+    grey: bool = False  # opened from a greyscale file: saved greyscale while it stays grey
 
 
 @dataclass

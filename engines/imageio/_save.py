@@ -75,8 +75,14 @@ def _composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _encode_png16(
     samples: np.ndarray, exif: bytes | None, icc: bytes | None, text: dict[str, str]
 ) -> bytes:
-    # OpenCV wants BGR(A) order.
-    bgr = samples[:, :, [2, 1, 0, 3]] if samples.shape[2] == 4 else samples[:, :, ::-1]
+    # OpenCV wants BGR(A) order; one channel (grey) as it is; grey + alpha has no 16-bit PNG
+    # writer in OpenCV, so it goes out as RGBA (the same pixels).
+    if samples.shape[2] == 2:
+        samples = samples[:, :, [0, 0, 0, 1]]
+    if samples.shape[2] == 1:
+        bgr = samples[:, :, 0]
+    else:
+        bgr = samples[:, :, [2, 1, 0, 3]] if samples.shape[2] == 4 else samples[:, :, ::-1]
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
     if not ok:
         raise ValueError("OpenCV could not encode the PNG")
@@ -101,7 +107,10 @@ def _encode(
     quality: int,
     text: dict[str, str],
     xmp: bytes | None = None,
+    grey: bool = False,
 ) -> bytes:
+    if grey:
+        rgb = rgb.mean(axis=2, keepdims=True)  # H x W x 1
     channels = rgb if alpha is None else np.concatenate([rgb, alpha[:, :, None]], axis=2)
     if bit_depth == 16 and fmt == "PNG":
         return _encode_png16(to_uint16(channels), exif, icc, text)
@@ -114,7 +123,11 @@ def _encode(
         samples = to_uint16(channels) if bit_depth == 16 else to_uint8(channels)
         return encode_tiff16(samples, icc, tags)
 
-    im = Image.fromarray(to_uint8(channels), "RGB" if alpha is None else "RGBA")
+    u8 = to_uint8(channels)
+    if grey:  # L or LA
+        im = Image.fromarray(u8[:, :, 0], "L") if alpha is None else Image.fromarray(u8, "LA")
+    else:
+        im = Image.fromarray(u8, "RGB" if alpha is None else "RGBA")
     params: dict = {}
     if icc:
         params["icc_profile"] = icc
@@ -157,6 +170,7 @@ def save_image(
     quality: int = 95,
     text: dict[str, str] | None = None,
     xmp: bytes | None = None,
+    grey: bool = False,
 ) -> list[str]:
     """Write an image atomically (the target is replaced only by a complete file).
 
@@ -174,6 +188,9 @@ def save_image(
         text: PNG text chunks (``tEXt``, or ``iTXt`` for non-Latin-1 values).
         xmp: an XMP packet (UTF-8 XML) for JPEG, WebP and TIFF; ignored for PNG and BMP (PNG
             callers pass the same record as ``text``).
+        grey: write one grey channel (the mean of R, G and B) instead of RGB, e.g. for a photo
+            opened greyscale and still grey. PNG, JPEG, TIFF and BMP store it (8 or 16 bits in
+            PNG, 8 in the others); WebP has no grey mode and stays RGB (a note says so).
 
     Returns:
         Notes about anything not stored as given (alpha composited, 16 -> 8 bits, metadata the
@@ -227,9 +244,15 @@ def save_image(
     if text and fmt != "PNG":
         text = {}
         notes.append(f"text entries are only saved in PNG, not {fmt}")
+    if grey and fmt == "WEBP":
+        grey = False
+        notes.append("WebP has no greyscale mode: saved as RGB")
+    if grey and fmt == "TIFF" and (bit_depth == 16 or exif or xmp):
+        grey = False  # the 16-bit / tagged TIFF writer takes RGB(A) only
+        notes.append("saved as RGB: this TIFF writer has no greyscale mode")
 
     try:
-        data = _encode(fmt, rgb, alpha, bit_depth, exif, icc, int(quality), text, xmp)
+        data = _encode(fmt, rgb, alpha, bit_depth, exif, icc, int(quality), text, xmp, grey)
     except ImageSaveError:
         raise
     except ValueError as e:  # e.g. a bad PNG keyword, an EXIF block Pillow can't parse

@@ -9,7 +9,9 @@
   only); the **suggested** swatches are the class head's most probable colours at that point,
   asked without the hint itself. Picking either recolours the selected hint (one undo step), or
   sets the current colour when no hint is selected.
-- A greyscale photo opens straight into this workflow (:meth:`document_opened`).
+- A greyscale photo opens straight into this workflow (:meth:`document_opened`): the hint tool,
+  the photo shown as it is — no colours until the user places a hint or asks for **Automatic
+  colours** (a preview without hints).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .adapter import build_colorize, mix_images
 PREVIEW_DELAY_MS = 60  # coalesce a burst of edits into one preview
 IDLE_FULL_MS = 700  # no edit for this long after a preview: run the full-resolution pass
 SUGGESTIONS = 8
+DEFAULT_STATUS = "Hint tool (H): click to place a colour hint, drag to move, right-click removes."
 
 
 class ColorizeSection(QGroupBox):
@@ -70,11 +73,14 @@ class ColorizeSection(QGroupBox):
         self.gamut = GamutWidget()
         self.suggestions = SwatchGrid(columns=SUGGESTIONS)
         self.suggestions.setToolTip("Suggested colours at the selected hint, most likely first")
-        self.status = QLabel("Hint tool (H): click to place a colour hint, drag to move, right-click removes.")
+        self.status = QLabel(DEFAULT_STATUS)
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: palette(mid);")
         self.apply_button = QPushButton("Apply colorize")
         self.apply_button.setToolTip("Colorize at full resolution and put it in the photo (one undo step)")
+        self.auto_button = QPushButton("Automatic colours")
+        self.auto_button.setToolTip("Preview the model's colours with the hints placed so far (none "
+                                    "needed); nothing changes until Apply colorize")
         form.addRow("Model", self.model)
         form.addRow(self.live)
         form.addRow("Mix", mix_row)
@@ -89,7 +95,10 @@ class ColorizeSection(QGroupBox):
         suggest_box.addWidget(self.suggestions)
         suggest_box.addWidget(self.no_suggestions)
         form.addRow("Suggested", suggest_box)
-        form.addRow(self.apply_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.auto_button)
+        buttons.addWidget(self.apply_button)
+        form.addRow(buttons)
         form.addRow(self.status)
 
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
@@ -102,6 +111,7 @@ class ColorizeSection(QGroupBox):
 
         self.mix.valueChanged.connect(self._mix_changed)
         self.apply_button.clicked.connect(self.apply)
+        self.auto_button.clicked.connect(self.run_preview)
         self.model.currentIndexChanged.connect(self._model_changed)
         self.gamut.picked.connect(self.pick_colour)
         self.suggestions.picked.connect(self.pick_colour)
@@ -123,15 +133,21 @@ class ColorizeSection(QGroupBox):
 
     # ------------------------------------------------------------------ triggers
     def document_opened(self, doc: Document | None) -> bool:
-        """A new document: forget previews; a greyscale photo starts colorizing at once. True if grey."""
+        """A new document: forget previews, jobs and messages of the last one. A greyscale photo is
+        shown as it is (no automatic colour preview: the user asks for colours with a hint or
+        Automatic colours); True if grey, so the window picks the hint tool."""
         self._shown = None
         self._previewed_key = None
         self._selection = None
+        self._jobs.clear()  # results for the old photo are dropped when they arrive
+        self._preview_timer.stop()
+        self._full_timer.stop()
         self._set_suggestions([], "Select a hint to see suggested colours")
+        self.status.setText(DEFAULT_STATUS)
         if doc is None or not lab.is_grey(doc.image):
             return False
-        self.status.setText("Greyscale photo: automatic colours shown. Place hints (H) to guide them.")
-        self._preview_timer.start()
+        self.status.setText("Greyscale photo, shown as it is. Place colour hints (H) to colorize, or "
+                            "press Automatic colours for a preview without hints.")
         return True
 
     def document_edited(self, *_ignored) -> None:
@@ -209,6 +225,9 @@ class ColorizeSection(QGroupBox):
         size = f"{result.image.shape[1]}×{result.image.shape[0]}"
         self.status.setText(f"{'Preview' if kind == 'preview' else 'Full pass'} {size}, {n} hint{'s' * (n != 1)}, "
                             f"{result.seconds:.2f} s")
+        self.controller.message.emit(
+            f"Colorize {'preview' if kind == 'preview' else 'full-size preview'} {size} with {n} "
+            f"hint{'s' * (n != 1)} in {result.seconds:.1f} s — Apply colorize puts it in the photo")
         if kind == "preview":
             self._full_timer.start()
 

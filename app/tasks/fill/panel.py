@@ -514,7 +514,9 @@ class FillSection(QGroupBox):
         cmds = apply_inpaint(doc, run.request, Result(image=new), title)
         self.stop_variations()
         self.discard_variations()
-        return self.controller.push_commands(cmds, title)
+        share = 100.0 * float((run.request.mask > 0.5).mean())
+        return self.controller.push_commands(
+            cmds, title, summary=f"Filled {share:.0f} % of the photo with variation {k} (seed {seed})")
 
     def discard_variations(self) -> None:
         """Close the gallery; a run still computing is stopped."""

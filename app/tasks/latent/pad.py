@@ -38,6 +38,8 @@ class StrokeLayers:
 class StrokeCommand(QUndoCommand):
     """One stroke (or Clear) on a stroke layer: before / after patches of ``rect`` (x, y, w, h)."""
 
+    saved_data = False  # the pad's strokes are not part of the photo: Save does not write them
+
     def __init__(self, pad: "EditPad", name: str, rect, before: np.ndarray, after: np.ndarray, text: str,
                  applied: bool = True):
         super().__init__(text)

@@ -319,8 +319,14 @@ class LatentSection(QGroupBox):
                 self.gallery.setCurrentRow(0)
             before, after = result.extras.get("color_error_before"), result.extras.get("color_error_after")
             extra = f"; stroke colour error {before:.3f} → {after:.3f}" if before else ""
-            self.controller.message.emit(f"Latent edit in {result.seconds:.2f} s{extra}: Apply to keep it")
+            self.controller.message.emit(f"Latent edit in {result.seconds:.2f} s{extra}: the photo shows "
+                                         "the result — Apply keeps it, Discard drops it")
+        elif mode == "transfer":
+            self.controller.message.emit(f"Candidate transferred in {result.seconds:.2f} s: the photo shows it "
+                                         "— Apply keeps it, Discard drops it")
         self.result = result
+        if result.image is not None and self.region is not None:
+            self._emit_preview(result.image, self.region)  # on the photo until Apply or Discard
         self.frames = result.extras.get("frames")
         if self.frames is not None:
             self.morph.blockSignals(True)
@@ -404,6 +410,8 @@ class LatentSection(QGroupBox):
         return f"; {message}"
 
     def _reset_edit(self, keep_projection: bool = True) -> None:
+        if self._showing:
+            self._emit_preview(None)
         self.result = None
         self.frames = None
         self.gallery.clear()

@@ -283,6 +283,17 @@ class SynthesisSection(QGroupBox):
         else:
             self.controller.preview_ready.emit(None)
 
+    def document_opened(self, doc) -> None:
+        """Another photo: the candidates and jobs of the last one are dropped (the style photo, an
+        example the user chose, is kept)."""
+        self._live_timer.stop()
+        for job_id in list(self._candidate_jobs):
+            self.controller.runner.cancel(job_id)
+        self._candidate_jobs.clear()
+        self._segment_job = None
+        self.gallery.clear()
+        self.gallery.hide()
+
     def candidates(self) -> list[int]:
         """Queue one preview per seed (seed, seed + 1, ...); results fill the gallery."""
         doc = self.controller.get_doc()
@@ -314,6 +325,7 @@ class SynthesisSection(QGroupBox):
         seed, image = item.data(Qt.ItemDataRole.UserRole)
         self.seed.setValue(seed)
         self.controller.preview_ready.emit(image)
+        self.controller.message.emit(f"Candidate with seed {seed} shown — Apply puts it in the photo")
 
     # ------------------------------------------------------------------ segment photo
     def segment_photo(self) -> int | None:
@@ -331,6 +343,10 @@ class SynthesisSection(QGroupBox):
             item.setData(Qt.ItemDataRole.UserRole, (seed, result.image))
             item.setToolTip(f"Seed {seed}: click to preview, then Apply")
             self.gallery.addItem(item)
+            left = len(self._candidate_jobs)
+            self.controller.message.emit(
+                f"Candidate seed {seed} ready in {result.seconds:.1f} s" + (f", {left} to go" if left else
+                                                                          ": click one to preview it"))
         elif job_id == self._segment_job:
             self._segment_job = None
             doc = self.controller.get_doc()
