@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engines.core.protocol import EngineError, LatentEditRequest, RunContext, drive
-from engines.latent.domain_check import FAR_MESSAGE, calibrate, domain_score, verdict
+from engines.latent.domain_check import FAR_MESSAGE, calibrate, domain_score, threshold_for, verdict
 from engines.latent.transfer import stroke_region, transfer_edit
 
 from latent_models import tiny_engine
@@ -100,6 +100,9 @@ def test_domain_score_and_verdict():
     assert not near.far and near.message == ""
     assert not verdict(99.0, None).far  # no calibrated threshold: no verdict
     assert calibrate(range(100)) == pytest.approx(89.1)
+    assert threshold_for(-4.0, "hybrid") == -4.0 and threshold_for(-4.0, "encoder") is None
+    assert threshold_for({"encoder": -3.0, "optimize": None}, "encoder") == -3.0
+    assert threshold_for({"encoder": -3.0}, "optimize") is None and threshold_for(None, "hybrid") is None
     with pytest.raises(ValueError, match="at least 5"):
         calibrate([1.0, 2.0])
     with pytest.raises(ValueError, match="differ"):
@@ -113,12 +116,15 @@ def test_projection_reports_the_domain_verdict(engine):
     r = drive(engine.run(LatentEditRequest(image=photo, mode="project", iterations=5), RunContext()))
     d = r.extras["domain"]
     assert d["threshold"] is None and not d["far"] and np.isfinite(d["score"])  # an uncalibrated model
-    engine.domain, engine.domain_threshold = "shapes", d["score"] - 1.0
+    engine.domain, engine.domain_threshold = "shapes", d["score"] - 1.0  # a number: hybrid projections
     try:
         d = drive(engine.run(LatentEditRequest(image=photo, mode="project", iterations=5), RunContext())).extras["domain"]
+        enc = drive(engine.run(LatentEditRequest(image=photo, mode="project", projection="encoder"),
+                               RunContext())).extras["domain"]
     finally:
         engine.domain, engine.domain_threshold = "", None
     assert d["far"] and d["message"] == FAR_MESSAGE.format(domain="shapes")
+    assert enc["threshold"] is None and not enc["far"]  # not calibrated for encoder-only projections
 
 
 @pytest.mark.data

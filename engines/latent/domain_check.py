@@ -27,10 +27,11 @@ import numpy as np
 
 GRADIENT_WEIGHT = 4.2
 QUANTILE = 0.9
-# calibrate() over 200 facades/train photos (every other file, never test; photo half, centre
-# square, the engine's default hybrid projection: 40 steps x 4 starts; median score -4.92,
-# 95th percentile -4.22)
-THRESHOLDS = {"igan-facades": -4.336}
+# per projection method (a weaker projection scores higher, so each has its own): calibrate() over
+# facades/train photos only (never test; photo half, centre square, the engine's defaults: 40 steps,
+# 4 starts): hybrid 200 photos (every other file; median -4.92), encoder 200 (median -4.18),
+# optimize 100 (every 4th file; median -4.48). None = no verdict for that method.
+THRESHOLDS = {"igan-facades": {"hybrid": -4.336, "encoder": -3.429, "optimize": -3.811}}
 FAR_MESSAGE = "this photo is far from what the {domain} model knows; edits will be coarse"
 
 
@@ -77,6 +78,20 @@ def verdict(score: float, threshold: float | None, domain: str = "") -> DomainVe
     far = float(score) > float(threshold)
     name = (domain or "latent").strip()
     return DomainVerdict(float(score), float(threshold), far, FAR_MESSAGE.format(domain=name) if far else "")
+
+
+def threshold_for(thresholds, method: str) -> float | None:
+    """The threshold for projections by ``method`` from a card's ``domain_threshold``: a number is
+    the hybrid projection's (the engine's default), a dict gives one per method; None = no verdict."""
+    if isinstance(thresholds, dict):
+        value = thresholds.get(method)
+    else:
+        value = thresholds if method == "hybrid" else None
+    try:
+        value = None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value is not None and np.isfinite(value) else None
 
 
 def calibrate(scores: Iterable[float], quantile: float = QUANTILE) -> float:

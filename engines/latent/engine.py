@@ -101,14 +101,14 @@ class LatentEngine:
     """iGAN on one generator (+ encoder); weights loaded strictly on first use."""
 
     def __init__(self, info: EngineInfo, generator: Path, encoder: Path | None = None,
-                 domain: str = "", domain_threshold: float | None = None) -> None:
+                 domain: str = "", domain_threshold: float | dict | None = None) -> None:
         self.info = info
         self.generator_path = Path(generator)
         self.encoder_path = Path(encoder) if encoder is not None and Path(encoder).is_file() else None
         self._model = None
         # the photo-far-from-the-domain check (domain_check.py): None = no calibrated threshold
         self.domain = domain
-        self.domain_threshold = domain_threshold
+        self.domain_threshold = domain_threshold  # a number (hybrid) or {method: number or None}
 
     @classmethod
     def from_files(cls, generator: str | Path, encoder: str | Path | None = None,
@@ -174,13 +174,13 @@ class LatentEngine:
         if request.mode == "project" or z0 is None:
             proj = yield from self._project(model, image, request, ctx)
             z0 = proj.z
-            from .domain_check import domain_score, verdict
+            from .domain_check import domain_score, threshold_for, verdict
 
             small = _np(model.to_net(image))  # the photo as the projection saw it
             extras.update(projection=_np(proj.image), projection_method=proj.method,
                           psnr=_psnr(_np(proj.image), small),
-                          domain=verdict(domain_score(small, _np(proj.image)), self.domain_threshold,
-                                         self.domain).as_dict())
+                          domain=verdict(domain_score(small, _np(proj.image)),
+                                         threshold_for(self.domain_threshold, proj.method), self.domain).as_dict())
             if request.mode == "project":
                 return Result(image=_resize(extras["projection"], h, w), latent=_z_np(z0),
                               seconds=time.perf_counter() - started, extras=extras)
@@ -394,16 +394,15 @@ def card_for(model_id: str) -> LatentCard | None:
 
 
 def _engine_for(info: EngineInfo, card: LatentCard) -> LatentEngine:
-    """The card's engine, with its domain-check threshold: the card's ``domain_threshold`` (a model
-    trained by the user and calibrated by them), else the one calibrated here for a bundled card
-    (:data:`~.domain_check.THRESHOLDS`), else none (no verdict)."""
+    """The card's engine, with its domain-check thresholds: the card's ``domain_threshold`` (a model
+    trained by the user and calibrated by them: a number for hybrid projections or one per method),
+    else the ones calibrated here for a bundled card (:data:`~.domain_check.THRESHOLDS`), else none
+    (no verdict)."""
     from .domain_check import THRESHOLDS
 
     threshold = card.extra.get("domain_threshold", THRESHOLDS.get(card.id))
-    try:
-        threshold = None if threshold is None else float(threshold)
-    except (TypeError, ValueError):
-        log.warning("ignoring the domain_threshold of %s: not a number", card.id)
+    if threshold is not None and not isinstance(threshold, (int, float, dict)):
+        log.warning("ignoring the domain_threshold of %s: not a number or a dict", card.id)
         threshold = None
     return LatentEngine(info, card.path, card.encoder, domain=str(card.extra.get("domain", "") or ""),
                         domain_threshold=threshold)
