@@ -164,12 +164,16 @@ def _release_accelerator_cache() -> None:
         log.debug("could not empty the CUDA cache", exc_info=True)
 
 
-def _leave_a_core_for_the_ui() -> None:
+def _leave_a_core_for_the_ui(engine: Any = None) -> None:
     """Engines' thread pools (OpenCV, torch intra-op) get all cores but one.
 
     With every core busy in the worker, the UI thread waits for a core and strokes stutter; one
-    core less costs an engine little on a desktop and keeps painting fluid while it runs.
+    core less costs an engine little on a desktop and keeps painting fluid while it runs. Called
+    when the runner starts and again before each job: torch is imported by the first engine that
+    needs it (on the worker), and its pool would otherwise take every core for that first job.
     """
+    if getattr(getattr(engine, "info", None), "uses_torch", False) and "torch" not in sys.modules:
+        import torch  # noqa: F401 - the engine imports it next anyway; cap its pool first
     workers = max(1, (os.cpu_count() or 2) - 1)
     try:
         import cv2
@@ -412,6 +416,7 @@ class JobRunner(QObject):
             return
         self._post(_STARTED, job)
         try:
+            _leave_a_core_for_the_ui(job.engine)
             result = self._drive(job)
         except Cancelled:
             self._post(_CANCELLED, job)

@@ -106,3 +106,150 @@ def test_tiling_fast_path_is_bit_exact_to_blending_everywhere(h, w, tile, overla
     got, _ = run_to_end(tiling.run_tiled(image, fn, scale, tile, overlap, CancelToken()))
     calls = iter(range(10_000))
     np.testing.assert_array_equal(got, _blend_everywhere(image, fn, scale, tile, overlap))
+
+
+# ----------------------------------------------------------------------------- cancel within a layer
+
+
+def test_sr_cancel_is_checked_before_every_layer_and_the_hooks_go_away():
+    from engines.core import UpscaleRequest, registry
+    from engines.core.cancel import Cancelled, CancelToken
+    from engines.core.device import make_context
+    from engines.core.protocol import Progress
+
+    engine = registry.get("upscale", "default").engine_for(4)
+    module = engine._module_for("cpu", "float32")
+    token = CancelToken()
+    ctx = make_context(engine.info, cancel=token, device="cpu")
+    layers = [m for m in module.modules() if next(m.children(), None) is None]
+    ran = []
+    def spy_hook(m, _inputs, _output):  # returns None: the output is left alone
+        ran.append(m)
+        if len(ran) == 3:  # the third layer cancels: the fourth must not run, and no tile completes
+            token.cancel()
+
+    spy = [m.register_forward_hook(spy_hook) for m in layers]
+    try:
+        gen = engine.run(UpscaleRequest(np.random.default_rng(0).random((300, 300, 3), dtype=np.float32), scale=4), ctx)
+        events = []
+        with pytest.raises(Cancelled):
+            for ev in gen:
+                events.append(ev)
+    finally:
+        for h in spy:
+            h.remove()
+    assert len(ran) == 3
+    assert not [e for e in events if isinstance(e, Progress) and e.fraction > 0]
+    assert all(not m._forward_pre_hooks for m in module.modules())  # nothing left on the shared module
+
+
+def test_sr_on_the_cpu_uses_small_tiles_unless_asked():
+    from engines.core import UpscaleRequest, registry
+    from engines.core.device import make_context
+    from engines.sr.engine import CPU_TILE
+
+    from tests.generators import result_of
+
+    engine = registry.get("upscale", "default")
+    img = np.random.default_rng(1).random((40, 48, 3), dtype=np.float32)
+    res = result_of(engine.run(UpscaleRequest(img, scale=4), make_context(engine.info, device="cpu")))
+    assert res.extras["tile"] <= CPU_TILE
+    res = result_of(engine.run(UpscaleRequest(img, scale=4, tile=640), make_context(engine.info, device="cpu")))
+    assert res.extras["tile"] == 640
+
+
+# ----------------------------------------------------------------------------- Cancel and Quit in the window
+
+
+class _SlowEngine:
+    """Steps of 10 ms, checking Cancel between them (a well-behaved engine)."""
+
+    def __init__(self):
+        from engines.core.protocol import EngineInfo, Task
+
+        self.info = EngineInfo(id="slow", task=Task.UPSCALE, title="Slow job", license="MIT")
+
+    def run(self, request, ctx):
+        import time as _time
+
+        from engines.core.protocol import Progress, Result
+
+        for i in range(3000):
+            ctx.cancel.raise_if_cancelled()
+            _time.sleep(0.01)
+            yield Progress(i + 1, 3000, f"step {i + 1}")
+        return Result(image=np.zeros((2, 2, 3), np.float32))
+
+
+@pytest.fixture
+def win(qtbot):
+    from app.mainwindow import MainWindow
+
+    w = MainWindow()
+    w.quiet_errors = True
+    qtbot.addWidget(w)
+    w.resize(900, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.runner.cancel_all()
+    w.undo.setClean()
+
+
+def _start_slow_job(win, qtbot):
+    from app.jobs import Job
+
+    with qtbot.waitSignal(win.runner.progress, timeout=10_000):
+        job_id = win.runner.submit(Job(engine=_SlowEngine(), request=None))
+    return job_id
+
+
+def test_cancel_says_cancelling_at_once_then_ends_the_job(win, qtbot):
+    job_id = _start_slow_job(win, qtbot)
+    assert win.status.cancel.isVisible() and win.status.cancel.isEnabled()
+    with qtbot.waitSignal(win.runner.cancelled, timeout=10_000) as blocker:
+        win.status.cancel.click()
+        # before any event is processed: the answer is synchronous
+        assert "Cancelling…" in win.status.job_label.text()
+        assert not win.status.cancel.isEnabled()
+    assert blocker.args == [job_id]
+    qtbot.waitUntil(lambda: not win.runner.is_busy)
+    assert not win.status.job_label.isVisible()
+    assert win.status.cancel.isEnabled() and win.status.cancel.text() == "Cancel"  # ready for the next job
+
+
+def test_progress_arriving_after_cancel_does_not_hide_cancelling(win, qtbot):
+    _start_slow_job(win, qtbot)
+    win.job_control.cancel()
+    win.runner.progress.emit(999, 0.5, "tile 3/6")  # a progress already on its way
+    win._job_progress(999, 0.5, "tile 3/6")
+    qtbot.wait(20)
+    if win.runner.is_busy:
+        assert "Cancelling…" in win.status.job_label.text()
+
+
+def test_quit_with_a_job_running_asks_and_keep_working_keeps_it(win, qtbot, monkeypatch):
+    _start_slow_job(win, qtbot)
+    asked = []
+    monkeypatch.setattr(win.job_control, "ask_quit", lambda label: asked.append(label) or False)
+    win.close()
+    assert asked == ["Slow job"]
+    assert win.isVisible() and win.runner.is_busy  # Keep working: nothing stopped
+
+
+def test_quit_anyway_hides_then_stops_the_worker(win, qtbot, monkeypatch):
+    _start_slow_job(win, qtbot)
+    monkeypatch.setattr(win.job_control, "ask_quit", lambda label: True)
+    hidden_before_wait = []
+    real_shutdown = win.runner.shutdown
+    monkeypatch.setattr(win.runner, "shutdown", lambda timeout_s=10.0: (hidden_before_wait.append(not win.isVisible()), real_shutdown(timeout_s))[1])
+    win.close()
+    assert hidden_before_wait == [True]
+    assert not win.runner._thread.is_alive()
+    assert not win.runner.is_busy
+
+
+def test_quit_with_nothing_running_does_not_ask(win, monkeypatch):
+    monkeypatch.setattr(win.job_control, "ask_quit", lambda label: pytest.fail("asked with no job"))
+    win.close()
+    assert not win.isVisible()
