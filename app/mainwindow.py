@@ -32,6 +32,7 @@ from .engine_controller import EngineController
 from .feedback import Feedback
 from .file_flow import ask_quality, export_start, needs_quality, recent_entry
 from .image_ops.menu import ImageOps
+from .job_control import JobControl
 from .jobs import JobRunner
 from .settings import Settings, bind_tool_state
 from .statusbar import StatusBar
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.runner = JobRunner(self)
+        self.job_control = JobControl(self, self.runner, self.status)  # Cancelling… at once; quit asks (app/job_control.py)
         self.engines = EngineController(self.runner, self.undo, lambda: self.canvas.doc, self)
         self.autosaver = Autosaver(lambda: self.canvas.doc, self.settings, self)
 
@@ -144,7 +146,7 @@ class MainWindow(QMainWindow):
             ActionSpec("fill", "&Fill mask", T, self.engines_dock.run_inpaint, "Ctrl+F"),
             ActionSpec("colorize", "C&olorize", T, self.engines_dock.colorize.apply, "Ctrl+K",
                        tip="Colorize from the hint points at full resolution (one undo step)"),
-            ActionSpec("cancel_job", "&Cancel job", T, self.runner.cancel_all, separator_before=True),
+            ActionSpec("cancel_job", "&Cancel job", T, self.job_control.cancel, separator_before=True),
             ActionSpec("models", "&Models…", T, self.open_models_dialog, separator_before=True,
                        tip="Download, import, verify or remove models"),
         ]
@@ -188,7 +190,7 @@ class MainWindow(QMainWindow):
         self.labels_dock.palette_changed.connect(lambda pal: self.canvas.set_label_colors(pal.color_lut()))
         self.canvas.set_label_colors(self.labels_dock.palette().color_lut())
         self.canvas.label_opacity = self.state.label_opacity
-        self.status.cancel_clicked.connect(self.runner.cancel_all)
+        self.status.cancel_clicked.connect(self.job_control.cancel)
         # bound methods, not lambdas: Qt drops them when the window is destroyed
         self.runner.started.connect(self._job_started)
         self.runner.progress.connect(self._job_progress)
@@ -493,11 +495,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.job_control.confirm_quit() or not self.maybe_save():  # a running job: Quit anyway?
             event.ignore()
             return
         self._save_settings()
-        self.runner.shutdown()
+        self.job_control.shut_down_for_quit()  # hidden first: no frozen window while the worker stops
         if getattr(self, "batch_dialog", None) is not None:
             self.batch_dialog.close()  # cancels a running batch and waits for its thread
         if getattr(self, "models_dialog", None) is not None:
