@@ -196,3 +196,37 @@ def test_refine_gain_without_hints_and_no_whole_photo_tint_from_one_hint():
     two = refine_ab(L, ab, [Hint(2.0, 2.0, (0.1, 0.2, 0.9), 1), Hint(29.0, 29.0, (0.9, 0.2, 0.1), 1)], (32, 32),
                     fix_radius=0.0)
     assert not np.allclose(two, ab)
+
+
+# ----------------------------------------------------------------------------- chroma detail gain, share by cost
+
+
+def test_detail_gain_spreads_colours_apart_around_the_photos_mean():
+    from engines.colorize import refine
+
+    L = np.full((32, 32), 50.0, np.float32)
+    ab = np.zeros((32, 32, 2), np.float32)
+    ab[:, :16] = (10.0, 20.0)
+    ab[:, 16:] = (2.0, 4.0)  # mean (6, 12)
+    out = refine_ab(L, ab, [], (32, 32))
+    g = refine.DETAIL_GAIN_0
+    assert np.allclose(out[:, :16], (6 + 4 * g, 12 + 8 * g), atol=1e-4)
+    assert np.allclose(out[:, 16:], (6 - 4 * g, 12 - 8 * g), atol=1e-4)
+    assert np.allclose(out.reshape(-1, 2).mean(0), (6.0, 12.0), atol=1e-4)  # the cast is kept
+    assert np.allclose(refine_ab(L, ab, [], (32, 32), detail_gain=1.0), ab)
+
+
+def test_nearest_hints_share_falls_with_geodesic_cost():
+    L = np.full((64, 64), 50.0, np.float32)
+    ab = np.zeros((64, 64, 2), np.float32)
+    blue = (0.1, 0.2, 0.9)  # four hints: the full share (it ramps up over the first MIX_FULL_AT)
+    hints = [Hint(4.0, 32.0, (0.9, 0.1, 0.1), 1), Hint(59.0, 32.0, blue, 1), Hint(59.0, 8.0, blue, 1),
+             Hint(59.0, 56.0, blue, 1)]
+    out = refine_ab(L, ab, hints, (64, 64), mix=1.0, share_d0=0.15, fix_radius=0.0, detail_gain=1.0)
+    want = rgb_to_lab(np.array([[hints[0].rgb]], np.float32))[0, 0, 1:]
+    near, far = np.linalg.norm(out[32, 4]), np.linalg.norm(out[32, 28])  # 24 px = cost 0.375 away
+    assert near > 0.95 * np.linalg.norm(want)  # at the hint: its colour
+    assert 0.2 * np.linalg.norm(want) < far < 0.5 * near  # farther: less of it, the net's (grey) answer more
+    # it is one hint's colour (the red one's hue) on its side, never a mix with the blue one
+    cos = out[32, 28] @ want / (np.linalg.norm(out[32, 28]) * np.linalg.norm(want))
+    assert cos > 0.999

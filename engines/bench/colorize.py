@@ -28,7 +28,7 @@ from ..colorize.engine import PREVIEW_SIDE
 from ..colorize.hints import random_hints_from_image
 from ..colorize.lab import rgb_to_lab
 
-COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
+COUNTS = (0, 1, 2, 5, 10, 20, 30, 50, 100)
 SIZE = 256
 HINT_PATCH = 3
 

@@ -33,7 +33,7 @@ from ..cards import card_files, default_folders
 from ..core.model_card import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
-from .refine import MIX, MIX_PLAIN, refine_ab
+from .refine import MIX_PLAIN, SHARE_D0, refine_ab
 from .spread import spread_hints
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
@@ -145,8 +145,10 @@ class ColorizeEngine:
         ab, logits = predict(module, L_full, hints, size)
         ctx.cancel.raise_if_cancelled()
         if logits is not None:  # SIGGRAPH17: hint colours at their points, prior away from hints
-            mix = MIX if getattr(module, "spread_input", False) else MIX_PLAIN
-            ab = refine_ab(net_L(L_full, size), ab, hints, L_full.shape, logits[0].numpy(), mix=mix)
+            # the spread net: the nearest hint's share falls with geodesic cost; the plain net: a constant
+            spread_net = getattr(module, "spread_input", False)
+            ab = refine_ab(net_L(L_full, size), ab, hints, L_full.shape, logits[0].numpy(),
+                           mix=1.0 if spread_net else MIX_PLAIN, share_d0=SHARE_D0 if spread_net else 0.0)
         yield Progress(2, 3, "join with full-resolution L")
         out = join_ab(L_full, ab)
         extras = {"ab": ab, "arch": self.model().arch.name, "hints": len(hints)}

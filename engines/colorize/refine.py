@@ -14,15 +14,20 @@ Three pieces, all numpy + OpenCV at the network's working size (``s x s``, usual
   bundled nets only from 0.38 to 0.40-0.43 and costs 0.03-0.3 dB (their class heads were trained
   briefly), so it is off (``PRIOR_WEIGHT`` = 0).
 - :func:`refine_ab`, the engine's post-process of a SIGGRAPH17 net's ab, in this order:
-  (i) without hints, a chroma gain ``ZERO_HINT_GAIN``, off (1.0): 1.6 took the colourfulness ratio
-  from 0.38 to 0.60 at +0.03 dB on BSDS500 train, but on CBSD68 (held out) from 0.39 to 0.61 at
-  -0.46 dB (23.58 -> 23.12), below the plain net; with hints a gain costs dB everywhere; (ii) with 2+ hints, a share (``MIX`` for a spread-input net, ``MIX_PLAIN``
-  for a plain one, ramping up to ``MIX_FULL_AT`` hints) of the geodesic nearest-hint answer: one
-  hint per region, bounded by edges (+0.1 to +0.6 dB at 2-100 hints on the default; restoring the
-  blend's chroma magnitude afterwards gained 0.01-0.03 colourfulness for -0.1 to -0.2 dB: not kept); (iii) each
-  hint's own colour at its point: the residual at each hint spread over the pixels geodesically
-  nearest to it with a soft Gaussian falloff in geodesic cost (``FIX_RADIUS``), smoothed by a guided
-  filter on L (no seams, no dots), twice (the filter takes a little of each peak).
+  (i) with 2+ hints, the geodesic nearest-hint answer (one hint per region, bounded by edges, never a
+  mix of hints) blended in with a share that falls with the geodesic cost to that hint
+  (``SHARE_D0``, ``SHARE_P``; fitted per cost band on BSDS500 train/test: the least-squares share is
+  about 1 next to a hint and 0.2 far away) for the spread-input net, a constant ``MIX_PLAIN`` for a
+  plain one, ramping up to ``MIX_FULL_AT`` hints (one hint would tint the whole photo);
+  (ii) a chroma *detail* gain: each pixel's deviation from the photo's mean ab is scaled
+  (``DETAIL_GAIN_0`` without hints, ``DETAIL_GAIN_HINTS`` with), so regions differ in colour as
+  much as in a photo instead of sharing the regression's grey-olive average; it trades a little
+  PSNR for colourfulness (issue 20: ratio >= 0.6 without hints, >= 0.85 with 10-30); a uniform
+  chroma gain (``ZERO_HINT_GAIN``, off) bought less colour per dB;
+  (iii) each hint's own colour at its point: the residual at each hint spread over the pixels
+  geodesically nearest to it with a soft Gaussian falloff in geodesic cost (``FIX_RADIUS``),
+  smoothed by a guided filter on L (no seams, no dots), twice (the filter takes a little of each
+  peak); after the gain, so hints keep their exact colour.
 
 Tensor contract: ``L`` float32 ``s x s`` in [0, 100]; ab float32 ``s x s x 2``; logits ``C x s/4 x s/4``.
 """
@@ -45,8 +50,17 @@ T_ANNEAL = 0.38  # Zhang et al. 2016
 PRIOR_WEIGHT = 0.0  # off: see the module notes; how far towards the annealed mean the ab moves where no hint is near
 PRIOR_RADIUS = 0.3  # geodesic cost (image widths) at which a hint's say falls to 1/e
 FIX_PASSES = 2  # the guided filter takes a little of each correction's peak: a second pass restores it
-ZERO_HINT_GAIN = 1.0  # chroma gain of the answer without hints (1.6: colourful but -0.46 dB held out)
-MIX = 0.35  # share of the geodesic nearest-hint answer blended into the network's (a spread-input net)
+ZERO_HINT_GAIN = 1.0  # chroma gain of the whole answer without hints (kept at 1: DETAIL_GAIN is cheaper)
+# Gain on each pixel's deviation from the photo's mean ab (the net's near-uniform olive cast stays, the
+# colour differences between regions grow). Fitted on 60 BSDS500 train/test photos at 256²: without
+# hints x2.5 took the colourfulness ratio 0.36 -> 0.61 for -0.21 dB (a uniform chroma gain of 1.6
+# reached only 0.57 for -0.39 dB; a gain by lightness band did not hold between halves of the set).
+DETAIL_GAIN_0 = 2.5  # without hints
+DETAIL_GAIN_HINTS = 1.15  # with hints (before the hint fix, so hints keep their exact colour)
+SHARE_D0 = 0.15  # geodesic cost at which the nearest hint's share falls to 1/2 (spread-input net)
+SHARE_P = 0.8  # share(d) = 1 / (1 + (d / SHARE_D0) ** SHARE_P): fitted to the least-squares share per
+# cost band on BSDS500 train/test (about 0.95 at d < 0.01, 0.55 at 0.07, 0.35 at 0.3, 0.2 at 0.5)
+MIX = 0.35  # a constant share of the geodesic nearest-hint answer (refine_ab's default; the engine uses the SHARE_D0 curve)
 MIX_FULL_AT = 4  # hints
 MIX_PLAIN = 0.65  # the same for a net without the spread input (it follows hints less)
 FIX_RADIUS = 0.08  # geodesic cost over which a hint's residual fades (Gaussian sigma)
@@ -161,8 +175,14 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
               logits: np.ndarray | None = None, prior_weight: float = PRIOR_WEIGHT,
               prior_radius: float = PRIOR_RADIUS, fix_radius: float = FIX_RADIUS,
               T: float = T_ANNEAL, gate: bool = True, mix: float = MIX, fix_passes: int = FIX_PASSES,
-              gain: float = ZERO_HINT_GAIN) -> np.ndarray:
-    """The network's ab with the prior away from hints and each hint's own colour at its point."""
+              gain: float = ZERO_HINT_GAIN, detail_gain: float | None = None,
+              share_d0: float = 0.0) -> np.ndarray:
+    """The network's ab with the prior away from hints and each hint's own colour at its point.
+
+    ``share_d0`` > 0: the nearest hint's share falls with the geodesic cost ``d`` to it,
+    ``mix`` x 1 / (1 + (d / share_d0) ** SHARE_P) (``mix`` = 1 for the full curve); 0: a constant
+    ``mix``. ``detail_gain`` (default ``DETAIL_GAIN_0`` / ``DETAIL_GAIN_HINTS``) scales each pixel's
+    ab deviation from the photo's mean ab, before the hints' colours are put back at their points."""
     s = L_net.shape[0]
     out = np.asarray(ab, np.float32).copy()
     pts, vals = hint_points(hints, image_hw, s) if hints else ([], np.zeros((0, 2), np.float32))
@@ -180,7 +200,14 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
     if pts and mix > 0:  # a share of the edge-aware nearest-hint answer (one hint per pixel, no mixing);
         # none with one hint (it would tint the whole photo), the full share from MIX_FULL_AT hints
         share = mix * min(1.0, (len(pts) - 1) / (MIX_FULL_AT - 1))
+        if share_d0 > 0:  # near a hint (in geodesic cost) its colour, far from all the net's
+            share = share * (1.0 / (1.0 + (d / share_d0) ** SHARE_P))[..., None]
         out += share * (vals[np.maximum(idx, 0)] - out)
+    if detail_gain is None:
+        detail_gain = DETAIL_GAIN_HINTS if pts else DETAIL_GAIN_0
+    if detail_gain != 1.0:
+        mean = out.reshape(-1, 2).mean(axis=0, dtype=np.float64).astype(np.float32)
+        out = mean + (out - mean) * np.float32(detail_gain)
     if pts and fix_radius > 0:
         fall = np.exp(-0.5 * (d / fix_radius) ** 2)[..., None]
         for _ in range(fix_passes):
