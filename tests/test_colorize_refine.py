@@ -230,3 +230,4 @@ def test_nearest_hints_share_falls_with_geodesic_cost():
     # it is one hint's colour (the red one's hue) on its side, never a mix with the blue one
     cos = out[32, 28] @ want / (np.linalg.norm(out[32, 28]) * np.linalg.norm(want))
     assert cos > 0.999
+
