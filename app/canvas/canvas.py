@@ -1,6 +1,6 @@
 """The canvas: shows a Document with overlays, zooms about the cursor, pans, forwards input to tools.
 
-Display caches are 8-bit RGBA copies of the layers (image, mask tint, label colours). A document
+Display caches are 8-bit premultiplied copies (Qt's native ARGB32 byte order, see mipmap.py) of the layers (image, mask tint, label colours). A document
 change updates only its rectangle of the caches and repaints only that rectangle of the widget, so
 a stroke on a 4000 x 3000 photo costs what the dab covers, not what the photo holds. Each cache
 also keeps area-filtered half-size levels (mipmap.py): below 100 % the canvas draws from the level
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QWidget
 from ..document.document import Document, Layer, Rect, UNLABELED
 from ..tools.base import Tool, ToolEvent
 from ..tools.toolstate import FILL_TINT, SOURCE_TINT
-from .mipmap import MipChain, level_for_scale
+from .mipmap import QT_FORMAT, RGB, MipChain, level_for_scale, to_display_order
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 MASK_TINT = FILL_TINT  # what a painted mask looks like (alpha from the mask value)
@@ -38,7 +38,7 @@ def _to_u8(a: np.ndarray) -> np.ndarray:
 
 def _qimage(buf: np.ndarray) -> QImage:
     h, w = buf.shape[:2]
-    return QImage(buf.data, w, h, w * 4, QImage.Format.Format_RGBA8888_Premultiplied)
+    return QImage(buf.data, w, h, w * 4, QT_FORMAT)
 
 
 def _checker_pixmap() -> QPixmap:
@@ -137,7 +137,7 @@ class Canvas(QWidget):
         x, y, w, h = rect
         a = self.doc.alpha[y : y + h, x : x + w, None]
         # premultiplied: the painter blends it over the checkerboard without another pass
-        self._rgba[y : y + h, x : x + w, :3] = _to_u8(self.doc.image[y : y + h, x : x + w] * a)
+        self._rgba[y : y + h, x : x + w, :3] = to_display_order(_to_u8(self.doc.image[y : y + h, x : x + w] * a))
         self._rgba[y : y + h, x : x + w, 3] = _to_u8(a[..., 0])
         self._update_levels("image", rect)
 
@@ -145,7 +145,7 @@ class Canvas(QWidget):
         x, y, w, h = rect
         alpha = self.doc.mask[y : y + h, x : x + w] * MASK_ALPHA
         out = self._mask_rgba[y : y + h, x : x + w]
-        for c, v in enumerate(MASK_TINT):
+        for c, v in zip(RGB, MASK_TINT):
             out[..., c] = _to_u8(alpha * (v / 255.0))
         out[..., 3] = _to_u8(alpha)
         # an empty overlay is not drawn at all (a scaled drawImage of a 12 MP layer costs ~2 ms)
@@ -159,7 +159,7 @@ class Canvas(QWidget):
         x, y, w, h = rect
         alpha = self.doc.source[y : y + h, x : x + w] * SOURCE_ALPHA
         out = self._source_rgba[y : y + h, x : x + w]
-        for c, v in enumerate(SOURCE_TINT):
+        for c, v in zip(RGB, SOURCE_TINT):
             out[..., c] = _to_u8(alpha * (v / 255.0))
         out[..., 3] = _to_u8(alpha)
         if rect[2:] == (self.doc.width, self.doc.height):
@@ -174,7 +174,7 @@ class Canvas(QWidget):
         out = self._label_rgba[y : y + h, x : x + w]
         valid = (ids >= 0) & (ids < len(self._label_lut))
         colors = self._label_lut[np.where(valid, ids, 0)]
-        out[..., :3] = np.where(valid[..., None], colors, 0)
+        out[..., :3] = to_display_order(np.where(valid[..., None], colors, 0))
         out[..., 3] = np.where(valid, 255, 0)
         if rect[2:] == (self.doc.width, self.doc.height):
             self._labels_any = bool(valid.any())
@@ -220,7 +220,7 @@ class Canvas(QWidget):
             self._compare, self._compare_buf, self._compare_chain = None, None, None
         else:
             buf = np.empty(rgb.shape[:2] + (4,), np.uint8)
-            buf[..., :3] = _to_u8(rgb)
+            buf[..., :3] = to_display_order(_to_u8(rgb))
             buf[..., 3] = 255
             self._compare_buf, self._compare = buf, _qimage(buf)
             self._compare_chain = MipChain(buf)
@@ -236,7 +236,7 @@ class Canvas(QWidget):
             self._preview, self._preview_chain = None, None
         else:
             buf = np.empty(rgb.shape[:2] + (4,), np.uint8)
-            buf[..., :3] = _to_u8(rgb)
+            buf[..., :3] = to_display_order(_to_u8(rgb))
             buf[..., 3] = 255
             self._preview = (_qimage(buf), buf, rect or (0, 0, rgb.shape[1], rgb.shape[0]))
             self._preview_chain = MipChain(buf)

@@ -20,6 +20,7 @@ full rebuild gives (same blocks, same arithmetic).
 from __future__ import annotations
 
 import math
+import sys
 
 import cv2
 import numpy as np
@@ -33,10 +34,25 @@ MIN_LEVEL_SIDE = 32
 Rect = tuple[int, int, int, int]  # x, y, w, h
 
 
+# The canvas's buffers hold premultiplied pixels in the byte order of Qt's native
+# ARGB32_Premultiplied (B, G, R, A on little-endian hosts): the raster painter scales that format
+# without a per-pixel conversion, 3-5x faster than RGBA8888 for a full-canvas smooth draw.
+# ``RGB`` gives where R, G, B go in the last axis (alpha is always index 3 there).
+LITTLE_ENDIAN = sys.byteorder == "little"
+RGB = (2, 1, 0) if LITTLE_ENDIAN else (0, 1, 2)
+QT_FORMAT = QImage.Format.Format_ARGB32_Premultiplied if LITTLE_ENDIAN else QImage.Format.Format_RGBA8888_Premultiplied
+
+
+def to_display_order(rgb: np.ndarray) -> np.ndarray:
+    """An ``... x 3`` RGB array (any dtype) in the buffers' channel order (a view)."""
+    return rgb[..., ::-1] if LITTLE_ENDIAN else rgb
+
+
 def qimage_rgba(buf: np.ndarray) -> QImage:
-    """A QImage *viewing* ``buf`` (uint8 H x W x 4, premultiplied RGBA); keep ``buf`` alive."""
+    """A QImage *viewing* ``buf`` (uint8 H x W x 4, premultiplied, channels as ``RGB`` + alpha at
+    3); keep ``buf`` alive."""
     h, w = buf.shape[:2]
-    return QImage(buf.data, w, h, w * 4, QImage.Format.Format_RGBA8888_Premultiplied)
+    return QImage(buf.data, w, h, w * 4, QT_FORMAT)
 
 
 def half(block: np.ndarray) -> np.ndarray:
