@@ -163,3 +163,24 @@ def test_projection_far_from_the_domain_is_said(qtbot, photo, installed):
         assert latent.domain_note.isHidden()
     finally:
         close(w)
+
+
+def test_a_chosen_candidate_is_transferred_with_the_edits_strokes():
+    """Choosing another candidate sends the strokes and Keep the rest too, so the engine confines
+    that transfer to the strokes' region like the edit's own (it leaked over the photo before)."""
+    from types import SimpleNamespace
+
+    from app.document.document import Document
+    from app.tasks.latent.adapter import build_latent
+
+    doc = Document(np.zeros((64, 64, 3), np.float32))
+    color = np.zeros((32, 32, 4), np.float32)
+    color[10:20, 10:20] = (1.0, 0.0, 0.0, 1.0)
+    strokes = SimpleNamespace(color=color, sketch=np.zeros((32, 32), np.float32), keep=np.zeros((32, 32), np.float32))
+    z = np.zeros(8, np.float32)
+    req = build_latent(doc, {"mode": "transfer", "latent": z, "target": z, "strokes": strokes, "keep_rest": 0.3})
+    assert req.color_strokes is not None and req.color_strokes.shape[:2] == (64, 64)
+    assert req.keep_rest == pytest.approx(0.3)
+    empty = SimpleNamespace(color=np.zeros((32, 32, 4), np.float32), sketch=strokes.sketch, keep=strokes.keep)
+    req = build_latent(doc, {"mode": "transfer", "latent": z, "target": z, "strokes": empty})
+    assert req.color_strokes is None  # nothing painted: a plain transfer, no error

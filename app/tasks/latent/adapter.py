@@ -56,11 +56,13 @@ def build_latent(doc: Document, options: dict) -> LatentEditRequest:
         latent = doc.latent
     strokes = options.get("strokes")
     color = sketch = keep = None
-    if strokes is not None and mode == "edit":
+    if strokes is not None and mode in ("edit", "transfer"):
+        # a transfer (another candidate chosen) carries the edit's strokes too: Keep the rest
+        # confines the change to their region
         color = _fit(strokes.color if strokes.color[..., 3].any() else None, w, h)
         sketch = _fit(strokes.sketch if strokes.sketch.any() else None, w, h)
         keep = _fit(strokes.keep if strokes.keep.any() else None, w, h)
-        if color is None and sketch is None:
+        if mode == "edit" and color is None and sketch is None:
             raise EngineError("Paint a colour stroke or a sketch stroke on the latent pad first.")
     return LatentEditRequest(
         image=image, color_strokes=color, sketch_strokes=sketch, keep_mask=keep,

@@ -284,7 +284,11 @@ class LatentSection(QGroupBox):
         z = item.data(Qt.ItemDataRole.UserRole)
         if z is None or self.z0 is None or self.region is None:
             return
-        self._submit("transfer", {"region": self.region, "latent": self.z0, "target": z, "base": self.base})
+        # the strokes and Keep the rest go along: the engine confines the transfer to the strokes'
+        # region exactly as it did for the edit's own best candidate
+        self._submit("transfer", {"region": self.region, "latent": self.z0, "target": z, "base": self.base,
+                                  "strokes": self.pad.strokes,
+                                  "keep_rest": KEEP_REST if self.keep_rest.isChecked() else 0.0})
 
     def _on_preview(self, job_id: int, image) -> None:
         if job_id in self._jobs and image is not None:
