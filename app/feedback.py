@@ -116,7 +116,7 @@ def large_upscale_text(width: int, height: int, scale: int, tile: int, seconds_p
         return None
     edge = tile or AUTO_TILE_GUESS
     tiles = math.ceil(width / edge) * math.ceil(height / edge)
-    tile_text = f"{tiles} tiles of {edge} px" + ("" if tile else " (auto: about)")
+    tile_text = f"{tiles} tiles of {edge} px" if tile else f"about {tiles} tiles of {edge} px (tile size auto)"
     if seconds_per_mp:
         est = mp * seconds_per_mp
         how = "from this session's last run of this model" if measured else "rough figure for a 2-core CPU"

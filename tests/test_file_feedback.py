@@ -91,6 +91,7 @@ def test_greyscale_photo_is_saved_greyscale_until_colorized(tmp_path):
     Image.fromarray(grey, "L").save(src)
     doc = open_document(src)
     assert doc.meta.grey
+    assert doc.meta.notes == ("greyscale: edited as RGB, saved greyscale while it stays grey",)
     for name in ("same.png", "same.jpg", "same.tif", "same.bmp"):
         save_document(doc, tmp_path / name, quality=95)
         with Image.open(tmp_path / name) as im:

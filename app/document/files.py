@@ -24,11 +24,14 @@ GREY_TOLERANCE = 1.0 / 512  # channels closer than half an 8-bit step count as e
 def open_document(path: str | Path) -> Document:
     """Load a photo into a new document; raises ImageLoadError with a message for the user."""
     img: LoadedImage = load_image(path)
+    grey = img.source_mode in GREY_MODES
+    notes = list(img.notes)  # plain sentences: "only the first of 3 frames was loaded", ...
+    if grey:  # "converted from L to RGB" would suggest the file becomes colour: it does not
+        notes = [n for n in notes if n != f"converted from {img.source_mode} to RGB"]
+        notes.append("greyscale: edited as RGB, saved greyscale while it stays grey")
     meta = ImageMeta(
         path=Path(path), format=img.format, bit_depth=img.bit_depth, exif=img.exif,
-        icc_profile=img.icc_profile, had_alpha=img.alpha is not None,
-        notes=tuple(img.notes),  # plain sentences: "only the first of 3 frames was loaded", ...
-        grey=img.source_mode in GREY_MODES,
+        icc_profile=img.icc_profile, had_alpha=img.alpha is not None, notes=tuple(notes), grey=grey,
     )
     doc = Document(img.rgb, img.alpha, meta)
     load_hints(doc, path)  # colorize hints live in a sidecar beside the image

@@ -14,6 +14,8 @@ from engines.core import Result, Task
 def seconds_text(seconds: float) -> str:
     if not seconds:
         return ""
+    if seconds < 0.05:
+        return " in under 0.1 s"
     if seconds < 10:
         return f" in {seconds:.1f} s"
     if seconds < 120:
