@@ -266,12 +266,16 @@ def test_dry_run_exports_are_fp16_and_load_in_their_engines(dry_run):
 # ----------------------------------------------------------------------------- accept
 
 
-def test_accept_replaces_only_a_winner(shared_data, tmp_path, dry_run, one_torch_thread):
+def test_accept_replaces_only_a_winner(shared_data, tmp_path, dry_run, one_torch_thread, monkeypatch):
     """The dry run's 3-step SR x4 loses to the bundled one and changes nothing; the bundled model
     offered against a folder whose 'bundled' x4 is that dry model wins and replaces it, with old vs
     new figures on its card."""
+    from engines.gpukit import accept as accept_module
     from engines.gpukit.accept import accept
 
+    # the decision on figures is what is tested here, not the CPU speed goal: a loaded machine
+    # measured SR at 0.52 s per image against the 0.5 s goal once, and no test may hang on time
+    monkeypatch.setattr(accept_module, "GOALS", {})
     root, proc = dry_run
     assert proc.returncode == 0
     src = tmp_path / "returned"
@@ -355,3 +359,12 @@ def test_a_winner_that_does_not_fit_is_not_bundled(tmp_path):
     why = _room_problem(export / "big.json", card, weights / "pconv-compact-w16.json", weights)
     if (REPO / ".git").exists():
         assert why and "training data" in why
+
+
+def test_speed_goal_decides_on_the_measured_figure():
+    from engines.gpukit.accept import _meets_goal
+
+    assert _meets_goal("sr-x4", {"sr_seconds_set5": 0.04})[0]
+    ok, why = _meets_goal("sr-x4", {"sr_seconds_set5": 0.9})
+    assert not ok and "goal <= 0.5" in why
+    assert not _meets_goal("sr-x4", {})[0]  # not measured: not accepted
