@@ -94,3 +94,19 @@ def test_train_spread_input_from_a_plain_run(tmp_path):
     loaded = load_model(w)
     assert loaded.arch.name == "siggraph17" and loaded.hparams.get("spread_input") is True
     assert main(["train", "colorize", "--out", str(tmp_path / "x"), "--init", str(tmp_path / "nope.pt")] + common) == 2
+
+
+def test_hint_sets_are_nested():
+    images = _fixture_images(2)
+    counts = (0, 1, 2, 5, 10, 30)
+    sets = bench.nested_hint_sets(images, counts)
+    for i in range(len(images)):
+        assert sets[0][i] == []
+        for a, b in zip(counts, counts[1:]):
+            assert len(sets[b][i]) == b and sets[b][i][:a] == sets[a][i]  # adding hints only adds
+    assert sets[5][0] != sets[5][1]  # a different sequence per photo
+    # the same sequence whatever the largest count asked for (seeded per photo, not per count)
+    assert bench.nested_hint_sets(images, (5,))[5] == sets[5]
+    h = sets[30][0][0]  # each point as before: 3x3 patch mean colour of the truth at its centre
+    x0, y0 = int(h.x - 1), int(h.y - 1)
+    assert np.allclose(h.rgb, images[0][y0 : y0 + 3, x0 : x0 + 3].reshape(-1, 3).mean(axis=0), atol=1e-6)

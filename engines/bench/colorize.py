@@ -1,8 +1,9 @@
 """``ganstudio bench colorize``: PSNR against the number of hints (Zhang et al. 2017, Fig. 5), and speed.
 
 Protocol: each photo is resized (area) to 256², the size the paper evaluates at; for every hint
-count in ``COUNTS`` we draw that many random hints from the true image (uniform positions, each
-the mean colour of a 3 x 3 patch; the same hints for every model, seeded per image), colorize the
+count k in ``COUNTS`` we take the first k points of ONE random hint sequence per image drawn from the
+true image (uniform positions, each the mean colour of a 3 x 3 patch; seeded per image, the same
+hints for every model; nested, so adding hints only adds), colorize the
 photo's L with them, and measure PSNR on RGB (8-bit rounded, as saved PNGs) against the truth,
 the colourfulness ratio (Hasler & Suesstrunk's M of the output / M of the truth, per photo, then
 averaged) and the hint error (mean CIE76 Delta E between each hint's colour and the mean Lab of the
@@ -109,12 +110,25 @@ def resolve_engine(model: str) -> Engine:
     return registry.get(Task.COLORIZE, model)
 
 
+def hint_sequence(img: np.ndarray, count: int, index: int, seed: int = 0) -> list:
+    """One random hint sequence for photo ``index`` (seeded per photo, not per count): the set with
+    k hints is its first k points, so adding hints only adds (each point drawn as before: uniform
+    position, mean colour of a HINT_PATCH² patch of the truth)."""
+    return random_hints_from_image(np.random.default_rng([seed, index]), img, count, HINT_PATCH)
+
+
+def nested_hint_sets(images: list[np.ndarray], counts=COUNTS, seed: int = 0) -> dict[int, list[list]]:
+    """{count: [hints of each image]}, the prefixes of one sequence per image (nested in the count)."""
+    top = max(counts) if counts else 0
+    seqs = [hint_sequence(img, top, i, seed) for i, img in enumerate(images)]
+    return {n: [seq[:n] for seq in seqs] for n in counts}
+
+
 def run_bench(images: list[np.ndarray], models: list[str], dataset: str, counts=COUNTS, seed: int = 0,
               on_row: Callable[[Row], None] | None = None) -> list[Row]:
     """One row per (model, hint count): mean PSNR over ``images`` and mean seconds per image."""
-    # the same hints for every model: drawn once per (image, count)
-    hint_sets = {n: [random_hints_from_image(np.random.default_rng([seed, i, n]), img, n, HINT_PATCH)
-                     for i, img in enumerate(images)] for n in counts}
+    # the same hints for every model; nested: one sequence per image, k hints = its first k points
+    hint_sets = nested_hint_sets(images, counts, seed)
     rows = []
     for model in models:
         engine = resolve_engine(model)
@@ -177,7 +191,7 @@ def grid(images: list[np.ndarray], models: list[str], path: Path, photos: int = 
          counts=GRID_COUNTS) -> Path:
     """A PNG: per photo and model a row grey | output with each of ``counts`` hints | truth.
 
-    Hints as in the bench (seeded per photo and count); each hint is drawn on its output as a
+    Hints as in the bench (nested prefixes of one sequence per photo); each hint is drawn on its output as a
     small dot of its colour in a black-and-white ring, so marks around the points stay visible.
     """
     from PIL import Image
@@ -205,7 +219,7 @@ def grid(images: list[np.ndarray], models: list[str], path: Path, photos: int = 
         for m, engine in engines.items():
             tiles = [grey]
             for n in counts:
-                hints = tuple(random_hints_from_image(np.random.default_rng([seed, i, n]), img, n, HINT_PATCH))
+                hints = tuple(hint_sequence(img, max(counts), i, seed)[:n])
                 res = drive(engine.run(ColorizeRequest(image=img, hints=hints), contexts[m]))
                 tiles.append(dots(res.image, hints))
             tiles.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))
@@ -260,7 +274,7 @@ def write_json(rows: list[Row], path: Path, extra: dict[str, Any] | None = None)
     data = {"task": "colorize", "rows": [r.as_dict() for r in rows],
             "protocol": f"photos resized (area) to {SIZE}x{SIZE}; N random hints from the true image "
                         f"(uniform positions, mean colour of a {HINT_PATCH}x{HINT_PATCH} patch, same hints "
-                        "for every model); PSNR on 8-bit RGB; colourfulness_ratio = mean over photos of "
+                        "for every model; nested: the first N points of one sequence seeded per image); PSNR on 8-bit RGB; colourfulness_ratio = mean over photos of "
                         "Hasler-Suesstrunk M(output) / M(truth); hint_error = mean CIE76 Delta E between each "
                         "hint's colour and the output's mean Lab over its patch (null with 0 hints)",
             **(extra or {})}
