@@ -82,6 +82,13 @@ def _no_modal_dialogs(monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Discard))
     monkeypatch.setattr(QMessageBox, "warning", answer(QMessageBox.StandardButton.Ok))
     monkeypatch.setattr(QMessageBox, "critical", answer(QMessageBox.StandardButton.Ok))
+    # closing a window while a job (e.g. a live preview) runs asks "Quit anyway?": answer yes
+    from app.job_control import JobControl
+
+    def quit_anyway(self, label):
+        asked.append(f"{label} is still running. Quit anyway?")
+        return True
+    monkeypatch.setattr(JobControl, "ask_quit", quit_anyway)
     yield asked
 
 
