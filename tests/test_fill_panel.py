@@ -231,7 +231,10 @@ def test_variations_show_three_candidates_and_picking_one_is_one_undo_step(qtbot
     assert win.undo.count() == count and win.canvas._preview is not None
     # a click previews another; Use applies it
     fill.gallery.setCurrentItem(items[2])
-    np.testing.assert_array_equal(win.canvas._preview[1][..., :3], np.round(np.clip(images[2], 0, 1) * 255).astype(np.uint8))
+    from app.canvas.mipmap import RGB  # the display buffer's channel order (B, G, R on little-endian)
+
+    shown = win.canvas._preview[1][..., list(RGB)]
+    np.testing.assert_array_equal(shown, np.round(np.clip(images[2], 0, 1) * 255).astype(np.uint8))
     assert fill.use_variation()
     assert win.undo.count() == count + 1, "fill and mask clear are one undo step"
     assert win.undo.text(win.undo.index() - 1).startswith("Fill variation 3")
