@@ -4,8 +4,14 @@ written, a JSON-lines log, and the fp16 export of a checkpoint's model weights."
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
+
+
+def cosine_lr(progress: float, lr: float, min_lr: float) -> float:
+    """Cosine decay from ``lr`` at progress 0 to ``min_lr`` at progress 1 (no warm-up)."""
+    return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:

@@ -214,7 +214,7 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
     import torch.nn.functional as F
 
     from .segment import FacadeSegNet
-    from ..train_utils import append_log, save_checkpoint
+    from ..train_utils import append_log, cosine_lr, save_checkpoint
     from .train import load_train_pairs
 
     torch.set_num_threads(max(1, cfg.threads))
@@ -257,7 +257,7 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
             break
         if cancel is not None:
             cancel.raise_if_cancelled()
-        lr = cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+        lr = cosine_lr(progress, cfg.lr, cfg.min_lr)
         for g in opt.param_groups:
             g["lr"] = lr
         image, lab = make_views(rng, photos, labels, cfg.batch, cfg.crop, cfg.base)

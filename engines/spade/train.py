@@ -22,7 +22,6 @@ every step, stop at ``steps`` or ``minutes`` (wall time over resumes), and resum
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -33,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..train_utils import append_log, save_checkpoint
+from ..train_utils import append_log, cosine_lr, save_checkpoint
 from .facades import FacadePair
 
 N_CLASSES = 12
@@ -403,7 +402,7 @@ def train_segment(cfg: SegmentTrainConfig, cancel: CancelToken | None = None,
             break
         if cancel is not None:
             cancel.raise_if_cancelled()
-        lr = cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+        lr = cosine_lr(progress, cfg.lr, cfg.min_lr)
         for g in opt.param_groups:
             g["lr"] = lr
         image, lab = make_batch(rng, photos, labels, cfg.batch, cfg.load, cfg.crop)
