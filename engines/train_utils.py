@@ -10,7 +10,8 @@ from typing import Any
 
 
 def cosine_lr(progress: float, lr: float, min_lr: float) -> float:
-    """Cosine decay from ``lr`` at progress 0 to ``min_lr`` at progress 1 (no warm-up)."""
+    """Cosine decay from ``lr`` at progress 0 to ``min_lr`` at progress 1 (no warm-up). The one
+    cosine schedule of every trainer (sr, colorize, inpaint, spade, the GPU kit's ``loop.cosine``)."""
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
 
 

@@ -16,7 +16,6 @@ checking ``cancel`` every step; ``out/last.pt`` (fp32 + optimiser) makes a run r
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -27,7 +26,7 @@ import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..train_utils import append_log, save_checkpoint
+from ..train_utils import append_log, save_checkpoint, cosine_lr as _cosine
 from ..train_data import load_training_photos
 from .hints import many_count, synthetic_hints
 from .spread import spread_points
@@ -70,8 +69,7 @@ def cosine_lr(cfg: ColorizeTrainConfig, step: int, wall_seconds: float) -> float
     progress = step / cfg.steps
     if cfg.minutes:
         progress = max(progress, wall_seconds / (cfg.minutes * 60))
-    progress = min(1.0, progress)
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+    return _cosine(min(1.0, progress), cfg.lr, cfg.min_lr)
 
 
 def prepare_photos(photos: list[np.ndarray], size: int = NET_SIZE) -> np.ndarray:

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from ..train_utils import cosine_lr
+
 
 @dataclass
 class KitContext:
@@ -84,10 +86,12 @@ def scaled_lr(base_lr: float, batch: int, base_batch: int, cap: float = 4.0) -> 
 
 
 def cosine(progress: float, lr: float, min_lr: float, warmup: float = 0.02) -> float:
+    """Linear warm-up (from 5 % of ``lr``) over the first ``warmup`` of the run, then
+    :func:`engines.train_utils.cosine_lr` over the rest."""
     if progress < warmup:
         return lr * max(0.05, progress / warmup)
     t = (progress - warmup) / max(1e-6, 1 - warmup)
-    return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+    return cosine_lr(min(1.0, t), lr, min_lr)
 
 
 def set_lr(opt, lr: float) -> None:

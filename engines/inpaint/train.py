@@ -14,7 +14,6 @@ Network range: image in ``[-1, 1]`` multiplied by the valid mask; mask 1 = valid
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..train_utils import append_log, export_model, save_checkpoint
+from ..train_utils import append_log, cosine_lr, export_model, save_checkpoint
 from ..train_data import load_training_photos, random_crop
 from .masks import random_bucket_mask
 
@@ -81,9 +80,9 @@ def _progress(step: int, elapsed: float, cfg: InpaintTrainConfig) -> float:
 def _lr_at(progress: float, cfg: InpaintTrainConfig) -> float:
     split = 1.0 - cfg.finetune_frac
     if progress < split:
-        return cfg.finetune_lr + 0.5 * (cfg.lr - cfg.finetune_lr) * (1 + math.cos(math.pi * progress / split))
+        return cosine_lr(progress / split, cfg.lr, cfg.finetune_lr)
     t = (progress - split) / max(cfg.finetune_frac, 1e-9)
-    return 0.1 * cfg.finetune_lr + 0.5 * 0.9 * cfg.finetune_lr * (1 + math.cos(math.pi * t))
+    return cosine_lr(t, cfg.finetune_lr, 0.1 * cfg.finetune_lr)
 
 
 def train(cfg: InpaintTrainConfig, cancel: CancelToken | None = None) -> Iterator[dict[str, Any]]:

@@ -10,7 +10,6 @@ yields a progress dict every ``log_every`` steps and checks ``cancel`` every ste
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.cancel import CancelToken
-from ..train_utils import append_log, export_model, save_checkpoint
+from ..train_utils import append_log, cosine_lr, export_model, save_checkpoint
 from ..train_data import load_training_photos, random_crop
 
 
@@ -116,7 +115,7 @@ def train(cfg: SRTrainConfig, cancel: CancelToken | None = None) -> Iterator[dic
     while step < cfg.steps:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        lr_now = cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * step / cfg.steps))
+        lr_now = cosine_lr(step / cfg.steps, cfg.lr, cfg.min_lr)
         for group in opt.param_groups:
             group["lr"] = lr_now
         x, y = (t.to(device, non_blocking=True) for t in _batch(rng, photos, cfg))
