@@ -21,10 +21,10 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
-    QListWidgetItem, QPushButton, QSizePolicy, QWidget,
+    QButtonGroup, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidgetItem, QPushButton,
+    QSizePolicy, QWidget,
 )
 
 from engines.core import EngineError, InpaintRequest, Progress, Result, Task, registry
@@ -34,6 +34,7 @@ from ...engine_controller import ADAPTERS, EngineController
 from ...jobs import Job
 from ...tools.toolstate import TARGET_TINTS, ToolState
 from ...widgets.model_combo import ModelCombo
+from ...widgets.thumbnails import hrow, thumbnail_list, thumbnail_pixmap
 from .adapter import apply_inpaint
 
 THUMB = 80  # px, variation thumbnails (three side by side in a narrow dock)
@@ -125,11 +126,7 @@ def hole_crop(image: np.ndarray, mask: np.ndarray, context: float = 0.6) -> np.n
 
 
 def _icon(rgb: np.ndarray, size: int = THUMB) -> QIcon:
-    u8 = np.ascontiguousarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
-    h, w = u8.shape[:2]
-    qimg = QImage(u8.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    pm = QPixmap.fromImage(qimg).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                        Qt.TransformationMode.SmoothTransformation)
+    pm = thumbnail_pixmap(rgb, size)
     icon = QIcon(pm)
     # the selected thumbnail keeps its true colours (Qt tints Selected-mode icons by default, which
     # would make the chosen variation look different from what it is); the frame shows the choice
@@ -218,13 +215,9 @@ class FillSection(QGroupBox):
         self.variations_button.setToolTip(f"Fill {len(SEEDS)} times with different seeds and show the results "
                                           "to pick from; nothing changes until you use one")
         self.variations_button.clicked.connect(self._variations_clicked)
-        self.gallery = QListWidget()
+        self.gallery = thumbnail_list(THUMB)
         self.gallery.setObjectName("fill_variations")
-        self.gallery.setViewMode(QListView.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
         self.gallery.setGridSize(QSize(THUMB + 12, THUMB + 26))
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.setWrapping(False)
         self.gallery.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.gallery.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -541,12 +534,7 @@ def _engine_or_none(model_id: str | None):
 
 
 def _row(*widgets: QWidget | None) -> QHBoxLayout:
-    """Widgets side by side; None = a stretch."""
-    row = QHBoxLayout()
+    """Widgets side by side (None = a stretch), without margins."""
+    row = hrow(*widgets)
     row.setContentsMargins(0, 0, 0, 0)
-    for w in widgets:
-        if w is None:
-            row.addStretch(1)
-        else:
-            row.addWidget(w)
     return row

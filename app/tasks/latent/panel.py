@@ -20,10 +20,10 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QColorDialog, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
+    QButtonGroup, QCheckBox, QColorDialog, QComboBox, QFormLayout, QHBoxLayout, QLabel, QListView,
     QListWidgetItem, QPushButton, QRadioButton, QSlider, QSpinBox, QWidget,
 )
 
@@ -32,7 +32,8 @@ from engines.latent.engine import DEFAULTS as LATENT_DEFAULTS
 
 from ...engine_controller import ADAPTERS, EngineController
 from ...jobs import Job
-from ...widgets.model_list import fill_model_combo
+from ...widgets.model_section import ModelSection
+from ...widgets.thumbnails import hrow, thumbnail_list, thumbnail_pixmap
 from .adapter import square_region
 from .pad import EditPad
 
@@ -43,18 +44,12 @@ PROJECTIONS = (("Hybrid (encoder + optimisation)", "hybrid"), ("Optimisation onl
                ("Encoder only", "encoder"))
 
 
-def _icon(image: np.ndarray, size: int = THUMB) -> QIcon:
-    rgb = np.ascontiguousarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
-    h, w = rgb.shape[:2]
-    qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QIcon(QPixmap.fromImage(qimg).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+class LatentSection(ModelSection):
+    TASK = Task.LATENT
+    NO_MODEL = NO_MODEL
 
-
-class LatentSection(QGroupBox):
     def __init__(self, controller: EngineController, parent: QWidget | None = None):
-        super().__init__("Latent editing (iGAN)", parent)
-        self.controller = controller
+        super().__init__("Latent editing (iGAN)", controller, parent)
         self.region: tuple[int, int, int, int] | None = None  # the photo square the model sees
         self.z0: np.ndarray | None = None
         self.base = "photo"  # "generated" after Random
@@ -75,10 +70,7 @@ class LatentSection(QGroupBox):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         form = QFormLayout(self)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.model = QComboBox()
-        self.model.currentIndexChanged.connect(self._model_changed)
+        self._add_model_row(form)
         self.projection = QComboBox()
         for title, key in PROJECTIONS:
             self.projection.addItem(title, key)
@@ -132,11 +124,7 @@ class LatentSection(QGroupBox):
         self.edit_button.clicked.connect(self.edit)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListView.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery = thumbnail_list(THUMB)
         self.gallery.setFlow(QListView.Flow.LeftToRight)
         self.gallery.setWrapping(False)
         self.gallery.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -156,32 +144,20 @@ class LatentSection(QGroupBox):
         self.discard_button.setToolTip("Drop the candidates and the preview on the photo")
         self.discard_button.clicked.connect(self.discard)
 
-        form.addRow(self.status)
-        form.addRow("Model", self.model)
         form.addRow("Projection", self.projection)
-        form.addRow(_row(self.project_button, self.random_button))
+        form.addRow(hrow(self.project_button, self.random_button))
         form.addRow(self.domain_note)
-        form.addRow(_centred(self.pad))
+        form.addRow(hrow(None, self.pad, None))
         form.addRow(tool_row)
-        form.addRow("Size", _row(self.size, self.clear_button))
+        form.addRow("Size", hrow(self.size, self.clear_button))
         form.addRow(self.keep_rest)
-        form.addRow(_row(self.edit_button, self.stop_button))
+        form.addRow(hrow(self.edit_button, self.stop_button))
         form.addRow(self.gallery)
         form.addRow("Morph", self.morph)
-        form.addRow(_row(self.apply_button, self.discard_button))
+        form.addRow(hrow(self.apply_button, self.discard_button))
         self._set_colour(self.pad.rgb)
 
     # ------------------------------------------------------------------ models
-    def reload_models(self) -> None:
-        fill_model_combo(self.model, registry.infos(Task.LATENT))
-        self._model_changed()
-
-    def has_model(self) -> bool:
-        return self.model.count() > 0
-
-    def model_id(self) -> str | None:
-        return self.model.currentData()
-
     def _model_changed(self, *_args) -> None:
         have = self.has_model()
         for w in (self.model, self.projection, self.project_button, self.random_button, self.pad, self.edit_button,
@@ -197,7 +173,7 @@ class LatentSection(QGroupBox):
                                    f"{user_data_dir() / 'models' / 'latent'}")
             return
         self.status.setStyleSheet("color: palette(mid);")
-        info = next((i for i in registry.infos(Task.LATENT) if i.id == self.model_id()), None)
+        info = self.model_info()
         self.status.setText(info.description if info and info.description else (info.title if info else ""))
         self.status.setToolTip(info.license if info else "")
         self._reset_edit(keep_projection=False)
@@ -234,10 +210,10 @@ class LatentSection(QGroupBox):
 
     # ------------------------------------------------------------------ jobs
     def _submit(self, mode: str, options: dict) -> int | None:
+        if self.model_missing():
+            return None
         doc = self.controller.get_doc()
-        if doc is None or not self.has_model():
-            if not self.has_model():
-                self.controller.error.emit(NO_MODEL)
+        if doc is None:
             return None
         try:
             engine = registry.get(Task.LATENT, self.model_id())
@@ -277,8 +253,7 @@ class LatentSection(QGroupBox):
                                      "keep_rest": KEEP_REST if self.keep_rest.isChecked() else 0.0})
 
     def stop(self) -> None:
-        for job_id in list(self._jobs):
-            self.controller.runner.cancel(job_id)
+        self._cancel_jobs(self._jobs)
 
     def _candidate_chosen(self, item: QListWidgetItem) -> None:
         z = item.data(Qt.ItemDataRole.UserRole)
@@ -315,7 +290,7 @@ class LatentSection(QGroupBox):
             self.gallery.clear()
             self.gallery.show()
             for i, c in enumerate(result.extras.get("candidates", [])):
-                item = QListWidgetItem(_icon(c["image"]), "")
+                item = QListWidgetItem(QIcon(thumbnail_pixmap(c["image"], THUMB)), "")
                 item.setData(Qt.ItemDataRole.UserRole, c["z"])
                 item.setToolTip(f"Candidate {i + 1}, cost {c['cost']:.4f}: click to choose")
                 self.gallery.addItem(item)
@@ -451,18 +426,3 @@ class LatentSection(QGroupBox):
         self.z0 = self.result.latent  # further edits start from what is now in the photo
         self.result = None
         return True
-
-
-def _row(*widgets: QWidget) -> QHBoxLayout:
-    row = QHBoxLayout()
-    for w in widgets:
-        row.addWidget(w)
-    return row
-
-
-def _centred(widget: QWidget) -> QHBoxLayout:
-    row = QHBoxLayout()
-    row.addStretch(1)
-    row.addWidget(widget)
-    row.addStretch(1)
-    return row

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListView,
-    QListWidget, QListWidgetItem, QPushButton, QSpinBox, QWidget,
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QLabel, QListWidgetItem, QPushButton, QSpinBox, QWidget,
 )
 
 from engines.core import EngineError, EngineInfo, Input, Progress, Result, Task, registry
@@ -28,7 +27,8 @@ from ...document.commands import layer_change
 from ...document.document import Layer
 from ...engine_controller import ADAPTERS, EngineController
 from ...jobs import Job
-from ...widgets.model_list import fill_model_combo
+from ...widgets.model_section import ModelSection
+from ...widgets.thumbnails import hrow, thumbnail_list, thumbnail_pixmap
 
 THUMB = 84  # px, candidate thumbnails
 SEED_MAX = 2**31 - 1
@@ -43,11 +43,7 @@ COLOUR_FILTER = "Label colours, palette PNG (*.png)"
 
 
 def _thumbnail(image: np.ndarray) -> QIcon:
-    rgb = np.ascontiguousarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
-    h, w = rgb.shape[:2]
-    qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QIcon(QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+    return QIcon(thumbnail_pixmap(image, THUMB))
 
 
 class _SegmentEngine:
@@ -66,10 +62,12 @@ class _SegmentEngine:
         return Result(labels=labels, seconds=seconds)
 
 
-class SynthesisSection(QGroupBox):
+class SynthesisSection(ModelSection):
+    TASK = Task.SYNTHESIZE
+    NO_MODEL = NO_MODEL
+
     def __init__(self, controller: EngineController, parent: QWidget | None = None):
-        super().__init__("Semantic synthesis", parent)
-        self.controller = controller
+        super().__init__("Semantic synthesis", controller, parent)
         # set by the main window: the Labels dock's palette, and a way to switch it
         self.palette_getter: Callable[[], LabelPalette | None] | None = None
         self.use_palette: Callable[[str], None] | None = None
@@ -90,11 +88,8 @@ class SynthesisSection(QGroupBox):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         form = QFormLayout(self)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self._add_model_row(form)
         self.status.setStyleSheet("color: palette(mid);")
-        self.model = QComboBox()
-        self.model.currentIndexChanged.connect(self._model_changed)
         self.load_button = QPushButton("Load labels…")
         self.load_button.setToolTip("Load a label map: grey PNG of class ids, or a palette-colour PNG")
         self.load_button.clicked.connect(self.load_labels_dialog)
@@ -134,26 +129,20 @@ class SynthesisSection(QGroupBox):
         self.candidates_button = QPushButton("Candidates")
         self.candidates_button.setToolTip("Synthesize from several seeds; click one to preview it, then Apply")
         self.candidates_button.clicked.connect(self.candidates)
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListView.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery = thumbnail_list(THUMB)
         self.gallery.setFixedHeight(THUMB + 30)
         self.gallery.itemClicked.connect(self._candidate_chosen)
         self.gallery.hide()  # shown once candidates arrive
         self.style_thumb.hide()  # shown once an example photo is chosen
 
-        form.addRow(self.status)
-        form.addRow("Model", self.model)
-        form.addRow(_row(self.load_button, self.save_button))
+        form.addRow(hrow(self.load_button, self.save_button))
         form.addRow(self.segment_button)
         form.addRow("Style", self.style)
-        form.addRow(_row(self.style_thumb, self.style_current, self.style_file))
-        form.addRow("Seed", _row(self.seed, self.dice))
+        form.addRow(hrow(self.style_thumb, self.style_current, self.style_file))
+        form.addRow("Seed", hrow(self.seed, self.dice))
         form.addRow(self.live)
-        form.addRow(_row(self.generate_button, self.apply_button))
-        form.addRow(_row(self.count, self.candidates_button))
+        form.addRow(hrow(self.generate_button, self.apply_button))
+        form.addRow(hrow(self.count, self.candidates_button))
         form.addRow(self.gallery)
 
     # ------------------------------------------------------------------ models
@@ -161,24 +150,17 @@ class SynthesisSection(QGroupBox):
         """(Re)list the installed synthesis models and the segmentation model."""
         from engines.spade.engine import installed_segmenter
 
-        fill_model_combo(self.model, registry.infos(Task.SYNTHESIZE))
         self._segmenter = installed_segmenter()
         self.segment_button.setEnabled(self._segmenter is not None)
         self.segment_button.setToolTip(
             "Turn the photo into an editable label map (facades classes)" if self._segmenter else NO_SEGMENTER)
-        self._model_changed()
+        super().reload_models()
 
     def bind_labels(self, palette_getter: Callable[[], LabelPalette | None],
                     use_palette: Callable[[str], None]) -> None:
         """Hook up the Labels dock: its palette for label files, and switching it to the model's."""
         self.palette_getter, self.use_palette = palette_getter, use_palette
         self._model_changed()
-
-    def has_model(self) -> bool:
-        return self.model.count() > 0
-
-    def model_id(self) -> str | None:
-        return self.model.currentData()
 
     def model_palette(self) -> str:
         from engines.spade.engine import card_for
@@ -206,7 +188,7 @@ class SynthesisSection(QGroupBox):
             self.status.setText(NO_MODEL)
             self.status.setToolTip(f"Models folder: {user_data_dir() / 'models' / 'synthesize'}")
             return
-        info = next((i for i in registry.infos(Task.SYNTHESIZE) if i.id == self.model_id()), None)
+        info = self.model_info()
         palette = self.model_palette()
         text = f"Classes: {palette or 'from the model'} · {info.license.split(';')[0] if info else ''}"
         if not self.model_has_styles():  # official releases: no VAE, one photo per label map
@@ -271,8 +253,7 @@ class SynthesisSection(QGroupBox):
         return self.controller.run(Task.SYNTHESIZE, self.model_id(), self.options(), preview=True)
 
     def apply(self) -> int | None:
-        if not self.has_model():
-            self.controller.error.emit(NO_MODEL)
+        if self.model_missing():
             return None
         return self.controller.run(Task.SYNTHESIZE, self.model_id(), self.options())
 
@@ -287,8 +268,7 @@ class SynthesisSection(QGroupBox):
         """Another photo: the candidates and jobs of the last one are dropped (the style photo, an
         example the user chose, is kept)."""
         self._live_timer.stop()
-        for job_id in list(self._candidate_jobs):
-            self.controller.runner.cancel(job_id)
+        self._cancel_jobs(self._candidate_jobs)
         self._candidate_jobs.clear()
         self._segment_job = None
         self.gallery.clear()
@@ -309,8 +289,7 @@ class SynthesisSection(QGroupBox):
             return []
         self.gallery.clear()
         self.gallery.show()
-        for job_id in list(self._candidate_jobs):
-            self.controller.runner.cancel(job_id)
+        self._cancel_jobs(self._candidate_jobs)
         self._candidate_jobs.clear()
         ids = []
         for i, request in enumerate(requests):
@@ -431,10 +410,3 @@ class SynthesisSection(QGroupBox):
             return False
         self.controller.message.emit(f"Saved labels to {path}")
         return True
-
-
-def _row(*widgets: QWidget) -> QHBoxLayout:
-    row = QHBoxLayout()
-    for w in widgets:
-        row.addWidget(w)
-    return row
