@@ -93,6 +93,34 @@ def _no_modal_dialogs(monkeypatch):
 
 
 @pytest.fixture
+def open_window(qtbot):
+    """``open_window(path, size=(w, h), actual_size=False)``: a shown MainWindow (errors not shown in
+    dialogs) with ``path`` opened (asserted), at 1 image pixel = 1 widget pixel with ``actual_size``.
+    Every window it made is closed after the test without a "save changes?" question."""
+    from app.mainwindow import MainWindow
+
+    made = []
+
+    def open_(path: Path, size: tuple[int, int] = (1100, 760), actual_size: bool = False) -> MainWindow:
+        w = MainWindow()
+        made.append(w)
+        w.quiet_errors = True
+        w.resize(*size)
+        w.show()
+        qtbot.waitExposed(w)
+        assert w.open_path(path)
+        if actual_size:
+            w.canvas.actual_size()
+        return w
+
+    yield open_
+    for w in made:
+        w.undo.setClean()
+        w.close()
+        w.deleteLater()
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """../shared/data (real images and weights); the test skips when it is absent."""
     if not SHARED_DATA.is_dir():

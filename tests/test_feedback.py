@@ -17,7 +17,6 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 
 from app.feedback import LARGE_OUTPUT_MP, large_upscale_text
-from app.mainwindow import MainWindow
 from app.tasks.summary import summarize
 from engines.core import InpaintRequest, Result, Task, UpscaleRequest, registry
 from engines.imageio import save_image
@@ -32,16 +31,6 @@ def _ramp(h=120, w=160) -> np.ndarray:
     return np.stack([x / w, y / h, np.full_like(x, 0.4)], axis=2)
 
 
-def _window(qtbot, path: Path) -> MainWindow:
-    w = MainWindow()
-    w.quiet_errors = True
-    w.resize(1100, 760)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.open_path(path)
-    return w
-
-
 @pytest.fixture
 def photo(tmp_path) -> Path:
     path = tmp_path / "photo.png"
@@ -50,12 +39,8 @@ def photo(tmp_path) -> Path:
 
 
 @pytest.fixture
-def win(qtbot, photo):
-    w = _window(qtbot, photo)
-    yield w
-    w.undo.setClean()
-    w.close()
-    w.deleteLater()
+def win(open_window, photo):
+    return open_window(photo)
 
 
 def _shot(widget, name: str) -> None:
@@ -169,28 +154,23 @@ def test_large_upscale_text():
     assert "about 2 min (from this session's last run" in measured and "about 30 tiles of 512 px (tile size auto)" in measured
 
 
-def test_upscale_over_100_mp_asks_and_cancel_runs_nothing(qtbot, tmp_path):
+def test_upscale_over_100_mp_asks_and_cancel_runs_nothing(qtbot, tmp_path, open_window):
     path = tmp_path / "big.png"
     save_image(path, np.full((2600, 2600, 3), 0.5, np.float32))  # ×4 = 108 MP
-    w = _window(qtbot, path)
-    try:
-        asked = []
-        up = w.engines_dock.upscale
-        up.confirm_large = lambda text: (asked.append(text), False)[1]
-        _use_upscaler(w)
-        assert up.run() is None
-        assert len(asked) == 1 and "10400 × 10400" in asked[0]
-        assert w.runner.cancel_all() is None and w.canvas.doc.size == (2600, 2600)
-        up.scale.setCurrentIndex(0)  # ×2 = 27 MP: no question
-        up.confirm_large = lambda text: pytest.fail("asked for a small upscale")
-        job = up.run()
-        assert job is not None
-        w.runner.cancel(job)
-        qtbot.waitUntil(lambda: not w.runner.is_busy, timeout=60000)  # no "still running" question on close
-    finally:
-        w.undo.setClean()
-        w.close()
-        w.deleteLater()
+    w = open_window(path)
+    asked = []
+    up = w.engines_dock.upscale
+    up.confirm_large = lambda text: (asked.append(text), False)[1]
+    _use_upscaler(w)
+    assert up.run() is None
+    assert len(asked) == 1 and "10400 × 10400" in asked[0]
+    assert w.runner.cancel_all() is None and w.canvas.doc.size == (2600, 2600)
+    up.scale.setCurrentIndex(0)  # ×2 = 27 MP: no question
+    up.confirm_large = lambda text: pytest.fail("asked for a small upscale")
+    job = up.run()
+    assert job is not None
+    w.runner.cancel(job)
+    qtbot.waitUntil(lambda: not w.runner.is_busy, timeout=60000)  # no "still running" question on close
 
 
 # ----------------------------------------------------------------------------- eraser on a JPEG
@@ -203,23 +183,18 @@ def _eraser_stroke(qtbot, w):
     qtbot.mouseRelease(c, LEFT, NOMOD, c.image_to_widget(QPointF(60, 40)).toPoint())
 
 
-def test_eraser_on_a_jpeg_says_what_save_does_once(qtbot, tmp_path):
+def test_eraser_on_a_jpeg_says_what_save_does_once(qtbot, tmp_path, open_window):
     path = tmp_path / "photo.jpg"
     save_image(path, _ramp(), quality=95)
-    w = _window(qtbot, path)
-    try:
-        _eraser_stroke(qtbot, w)
-        notice = getattr(w.feedback, "eraser_notice", None)
-        assert notice is not None and notice.isVisible()
-        assert "JPEG" in notice.text() and "white" in notice.text()
-        _shot(w, "qD_eraser_jpeg_notice.png")
-        notice.close()
-        _eraser_stroke(qtbot, w)  # once: not again
-        assert w.feedback.eraser_notice is notice
-    finally:
-        w.undo.setClean()
-        w.close()
-        w.deleteLater()
+    w = open_window(path)
+    _eraser_stroke(qtbot, w)
+    notice = getattr(w.feedback, "eraser_notice", None)
+    assert notice is not None and notice.isVisible()
+    assert "JPEG" in notice.text() and "white" in notice.text()
+    _shot(w, "qD_eraser_jpeg_notice.png")
+    notice.close()
+    _eraser_stroke(qtbot, w)  # once: not again
+    assert w.feedback.eraser_notice is notice
 
 
 def test_eraser_on_a_png_says_nothing(qtbot, win):
@@ -228,24 +203,19 @@ def test_eraser_on_a_png_says_nothing(qtbot, win):
 
 
 # ----------------------------------------------------------------------------- greyscale
-def test_greyscale_photo_opens_showing_the_photo(qtbot, tmp_path):
+def test_greyscale_photo_opens_showing_the_photo(qtbot, tmp_path, open_window):
     grey = (np.linspace(0, 1, 90 * 120, dtype=np.float32).reshape(90, 120) * 255).astype(np.uint8)
     path = tmp_path / "grey.png"
     Image.fromarray(grey, "L").save(path)
-    w = _window(qtbot, path)
-    try:
-        colorize = w.engines_dock.colorize
-        colorize.model.setCurrentIndex(colorize.model.findData("baseline"))
-        assert w.state.tool == "hint"
-        qtbot.wait(1500)  # long enough for the automatic preview the editor used to start
-        assert w.canvas._preview is None and colorize.preview_image() is None
-        assert "shown as it is" in colorize.status.text()
-        colorize.auto_button.click()  # the user asks for colours
-        qtbot.waitUntil(lambda: w.canvas._preview is not None, timeout=15000)
-    finally:
-        w.undo.setClean()
-        w.close()
-        w.deleteLater()
+    w = open_window(path)
+    colorize = w.engines_dock.colorize
+    colorize.model.setCurrentIndex(colorize.model.findData("baseline"))
+    assert w.state.tool == "hint"
+    qtbot.wait(1500)  # long enough for the automatic preview the editor used to start
+    assert w.canvas._preview is None and colorize.preview_image() is None
+    assert "shown as it is" in colorize.status.text()
+    colorize.auto_button.click()  # the user asks for colours
+    qtbot.waitUntil(lambda: w.canvas._preview is not None, timeout=15000)
 
 
 # ----------------------------------------------------------------------------- panels and another photo

@@ -16,7 +16,6 @@ from app.document.commands import AddHintCommand, layer_change
 from app.document.document import Document, ImageMeta, Layer
 from app.document.files import open_document, save_document
 from app.file_flow import recent_entry, short_folder
-from app.mainwindow import MainWindow
 from app.settings import LOSSY_QUALITY
 from engines.imageio import save_image
 
@@ -37,18 +36,8 @@ def photo(tmp_path) -> Path:
 
 
 @pytest.fixture
-def win(qtbot, photo):
-    w = MainWindow()
-    w.quiet_errors = True
-    w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.open_path(photo)
-    w.canvas.actual_size()
-    yield w
-    w.undo.setClean()
-    w.close()
-    w.deleteLater()
+def win(open_window, photo):
+    return open_window(photo, (1000, 700), actual_size=True)
 
 
 def _brush_stroke(qtbot, win, tool="brush"):

@@ -37,18 +37,8 @@ def photo(tmp_path) -> Path:
 
 
 @pytest.fixture
-def win(qtbot, photo):
-    w = MainWindow()
-    w.quiet_errors = True
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.open_path(photo)
-    w.canvas.actual_size()  # 1 image pixel = 1 widget pixel: easy coordinates
-    yield w
-    w.undo.setClean()  # no "save changes?" on close
-    w.close()
-    w.deleteLater()
+def win(open_window, photo):
+    return open_window(photo, (1200, 800), actual_size=True)  # 1 image pixel = 1 widget pixel
 
 
 def widget_point(win, x, y) -> QPoint:
