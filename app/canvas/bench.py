@@ -21,6 +21,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -61,8 +62,10 @@ def _stroke_frames(win, qtest, n_events: int, tool: str, size: int) -> list[floa
     return frames
 
 
-def _timer_gaps(seconds: float) -> dict:
-    """The 5 ms UI timer with no engine running: the machine's own floor."""
+def _ui_timer_gaps(seconds: float, on_tick: Callable[[], None] | None = None,
+                   each_pass: Callable[[], None] | None = None) -> list[float]:
+    """Run the UI event loop for ``seconds`` with a 5 ms timer on it; the gaps between its ticks (ms).
+    ``on_tick`` runs after each tick, ``each_pass`` before each pass through the event loop."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -75,6 +78,8 @@ def _timer_gaps(seconds: float) -> dict:
         now = clock.nsecsElapsed()
         gaps.append((now - last[0]) / 1e6)
         last[0] = now
+        if on_tick is not None:
+            on_tick()
 
     timer = QTimer()
     timer.setInterval(5)
@@ -82,9 +87,16 @@ def _timer_gaps(seconds: float) -> dict:
     timer.start()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
+        if each_pass is not None:
+            each_pass()
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
     timer.stop()
-    return _stall_stats(gaps)
+    return gaps
+
+
+def _timer_gaps(seconds: float) -> dict:
+    """The 5 ms UI timer with no engine running: the machine's own floor."""
+    return _stall_stats(_ui_timer_gaps(seconds))
 
 
 def _stall_stats(gaps: list[float]) -> dict:
@@ -135,7 +147,6 @@ def _cancel_latency(win, runs: int, size: tuple[int, int] = (2000, 1500)) -> dic
 
 
 def _stall_while_engine_runs(win, seconds: float, paint: bool, qtest) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from engines.core import UpscaleRequest, registry
@@ -151,29 +162,16 @@ def _stall_while_engine_runs(win, seconds: float, paint: bool, qtest) -> dict:
         jobs.append(win.runner.submit(Job(engine=engine, request=UpscaleRequest(src, scale=4), label="bench")))
         if len(jobs) >= 2:
             break
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def tick():
-        now = clock.nsecsElapsed()
-        gaps.append((now - last[0]) / 1e6)
-        last[0] = now
+    def keep_busy():
         if win.runner.pending_count == 0 and time.perf_counter() < deadline:
             win.runner.submit(Job(engine=engine, request=UpscaleRequest(src, scale=4), label="bench"))
 
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
     frames: list[float] = []
-    loop_end = time.perf_counter() + seconds
-    while time.perf_counter() < loop_end:
-        if paint:
-            frames += _stroke_frames(win, qtest, 40, "brush", 40)
-        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-    timer.stop()
+
+    def stroke():
+        frames.extend(_stroke_frames(win, qtest, 40, "brush", 40))
+
+    gaps = _ui_timer_gaps(seconds, on_tick=keep_busy, each_pass=stroke if paint else None)
     win.runner.cancel_all()
     busy_wait = time.perf_counter() + 10
     while win.runner.is_busy and time.perf_counter() < busy_wait:
