@@ -294,7 +294,8 @@ class ImageOps:
 
     def _run(self, task: Task, model_id: str | None, request, title: str, done) -> bool:
         try:
-            self._job = EngineJob(self.win.runner, task, model_id, request, title, on_result=done,
+            engine = registry.get(task, model_id or "default")  # EngineError for an unknown model
+            self._job = EngineJob(self.win.runner, engine, request, title, on_result=done,
                                   on_error=self.win.show_error,
                                   on_cancel=lambda: self.win._flash(f"{title}: cancelled; the photo is unchanged"),
                                   parent=self.win)

@@ -31,7 +31,7 @@ from engines.core import EngineError, InpaintRequest, Progress, Result, Task, re
 
 from ...document.document import Document, Layer
 from ...engine_controller import ADAPTERS, EngineController
-from ...jobs import Job
+from ...image_ops.engine_job import EngineJob
 from ...tools.toolstate import TARGET_TINTS, ToolState
 from ...widgets.model_combo import ModelCombo
 from ...widgets.thumbnails import hrow, thumbnail_list, thumbnail_pixmap
@@ -169,11 +169,6 @@ class FillSection(QGroupBox):
         self._source_timer.setInterval(150)
         self._source_timer.timeout.connect(self._update_source_line)
         self._build()
-        runner = controller.runner
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(self._on_finished)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
         model.currentIndexChanged.connect(self._method_changed)
         self._method_changed()
         self.fill_button.clicked.connect(self.run)
@@ -398,8 +393,7 @@ class FillSection(QGroupBox):
         self.stop_variations()
         wrapper = VariationsEngine(engine, SEEDS)
         title = engine.info.title.removeprefix("Default: ")
-        job = Job(engine=wrapper, request=request, label=f"Variations ({len(SEEDS)} fills)")
-        self._run = _VariationRun(None, doc, request, wrapper, title)
+        self._run = run = _VariationRun(None, doc, request, wrapper, title)
         self.gallery.clear()
         for k, seed in enumerate(SEEDS):
             item = QListWidgetItem(_placeholder(), f"Variation {k + 1}")
@@ -410,7 +404,12 @@ class FillSection(QGroupBox):
         self.variations_box.show()
         self.use_button.setEnabled(False)
         self.controller.preview_ready.emit(None)
-        self._run.job_id = self.controller.runner.submit(job)
+        # the callbacks belong to this run: a run stopped or discarded meanwhile is no longer self._run
+        run.job_id = EngineJob(self.controller.runner, wrapper, request, f"Variations ({len(SEEDS)} fills)",
+                               on_result=lambda result: self._variations_finished(run, result),
+                               on_error=lambda message: self._variations_failed(run, message),
+                               on_cancel=lambda: self._variations_cancelled(run),
+                               on_progress=lambda *_: self._variations_progress(run), parent=self).job_id
         self.variations_button.setText("Stop")
         self.variations_button.setToolTip("Stop computing variations (the finished ones stay)")
         return self._run.job_id
@@ -452,27 +451,27 @@ class FillSection(QGroupBox):
         self.variations_note.setText("Click: see it on the photo · double-click: use it")
         self._method_changed()
 
-    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
-        if self._run is not None and job_id == self._run.job_id:
+    def _variations_progress(self, run: _VariationRun) -> None:
+        if run is self._run:
             self._show_done()
 
-    def _on_finished(self, job_id: int, result: Result) -> None:
-        if self._run is None or job_id != self._run.job_id:
+    def _variations_finished(self, run: _VariationRun, result: Result) -> None:
+        if run is not self._run:
             return
         self._show_done()
         shown = self._run.shown
         self._job_ended()
         self.controller.message.emit(f"Variations: {shown} ready in {result.seconds:.1f} s — pick one")
 
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if self._run is None or job_id != self._run.job_id:
+    def _variations_failed(self, run: _VariationRun, message: str) -> None:
+        if run is not self._run:
             return
         self._show_done()
         self._job_ended()
         self.controller.error.emit(message)
 
-    def _on_cancelled(self, job_id: int) -> None:
-        if self._run is None or job_id != self._run.job_id:
+    def _variations_cancelled(self, run: _VariationRun) -> None:
+        if run is not self._run:
             return
         self._show_done()
         shown = self._run.shown
