@@ -15,6 +15,7 @@ from latent_models import tiny_checkpoint
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
+from ramps import ramp
 
 from app.feedback import LARGE_OUTPUT_MP, large_upscale_text
 from app.tasks.summary import summarize
@@ -26,15 +27,10 @@ NOMOD = Qt.KeyboardModifier.NoModifier
 SHOTS = Path("/work/notes/shots")  # looked at by hand when it exists (not part of the assertion)
 
 
-def _ramp(h=120, w=160) -> np.ndarray:
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.stack([x / w, y / h, np.full_like(x, 0.4)], axis=2)
-
-
 @pytest.fixture
 def photo(tmp_path) -> Path:
     path = tmp_path / "photo.png"
-    save_image(path, _ramp())
+    save_image(path, ramp(120, 160))
     return path
 
 
@@ -185,7 +181,7 @@ def _eraser_stroke(qtbot, w):
 
 def test_eraser_on_a_jpeg_says_what_save_does_once(qtbot, tmp_path, open_window):
     path = tmp_path / "photo.jpg"
-    save_image(path, _ramp(), quality=95)
+    save_image(path, ramp(120, 160), quality=95)
     w = open_window(path)
     _eraser_stroke(qtbot, w)
     notice = getattr(w.feedback, "eraser_notice", None)
@@ -230,7 +226,7 @@ def test_panels_forget_the_last_photo(qtbot, win, tmp_path):
     latent.gallery.addItem("old")
     colorize.status.setText("Preview 160×120, 3 hints, 0.20 s")
     other = tmp_path / "other.png"
-    save_image(other, _ramp(100, 100))
+    save_image(other, ramp(100, 100))
     assert win.open_path(other)
     assert synth.gallery.count() == 0 and synth.gallery.isHidden()
     assert latent.z0 is None and latent.region is None and latent.gallery.count() == 0

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from ramps import ramp
 
 from app.document.commands import AddHintCommand, layer_change
 from app.document.document import Document, ImageMeta, Layer
@@ -23,15 +24,10 @@ LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 
 
-def _ramp(h=60, w=80) -> np.ndarray:
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.stack([x / w, y / h, np.full_like(x, 0.4)], axis=2)
-
-
 @pytest.fixture
 def photo(tmp_path) -> Path:
     path = tmp_path / "photo.png"
-    save_image(path, _ramp())
+    save_image(path, ramp(60, 80))
     return path
 
 
@@ -108,7 +104,7 @@ def test_sixteen_bit_grey_png_stays_sixteen_bit_grey(tmp_path):
 
 
 def test_a_colour_photo_is_never_saved_grey(tmp_path):
-    doc = Document(_ramp(), meta=ImageMeta(grey=False))
+    doc = Document(ramp(60, 80), meta=ImageMeta(grey=False))
     save_document(doc, tmp_path / "c.png")
     with Image.open(tmp_path / "c.png") as im:
         assert im.mode == "RGB"
@@ -184,7 +180,7 @@ def test_open_recent_shows_the_folder(qtbot, win, tmp_path):
     a, b = tmp_path / "facades" / "test", tmp_path / "facades" / "train"
     for folder in (a, b):
         folder.mkdir(parents=True)
-        save_image(folder / "facade_10.png", _ramp())
+        save_image(folder / "facade_10.png", ramp(60, 80))
         assert win.open_path(folder / "facade_10.png")
     texts = [act.text() for act in win.recent_menu.actions()]
     tips = [act.toolTip() for act in win.recent_menu.actions()]
