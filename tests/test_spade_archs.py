@@ -186,3 +186,61 @@ def test_padding_adds_no_tensor_and_comes_from_the_card():
     seg[:, 1] = 1
     with torch.no_grad():
         assert zeros.eval()(seg, torch.zeros(1, 256)).shape == (1, 3, 128, 128)
+
+
+def test_mirror_pad_is_numpy_symmetric():
+    import numpy as np
+
+    from engines.spade.archs import mirror_pad
+
+    a = np.arange(2 * 3 * 4, dtype=np.float32).reshape(1, 2, 3, 4)
+    for k in (0, 1, 3, 7):  # 7: wider than the map, mirrored again
+        want = np.pad(a, ((0, 0), (0, 0), (k, k), (k, k)), mode="symmetric")
+        assert np.array_equal(mirror_pad(torch.from_numpy(a), k).numpy(), want)
+
+
+@pytest.mark.parametrize("num_up", ["normal", "more"])
+def test_context_is_the_middle_of_a_run_on_the_mirrored_larger_map(num_up):
+    """context = one start cell: the run equals a plain run of a generator whose fc grid is the
+    mirrored one (2 cells larger, same other tensors) on the padded map, cropped to the middle: the
+    features and the mirrored labels stay aligned through every level (issue 20, border bands)."""
+    from engines.spade.archs import mirror_pad, weights_init
+
+    torch.manual_seed(0)
+    cfg = SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4, use_vae=True, start_hw=(2, 3), norm="instance",
+                      num_up=num_up, padding="reflect")
+    net = SPADEGenerator(cfg).eval()
+    weights_init(net, gain=1.0)
+    big = SPADEGenerator(SpadeConfig(**{**cfg.__dict__, "start_hw": (4, 5)})).eval()
+    sd = {k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}
+    nc = 16 * cfg.ngf
+    w = net.fc.weight.detach().view(nc, 2, 3, -1).permute(0, 3, 1, 2)  # out = (w . z) as C x 2 x 3 grids
+    b = net.fc.bias.detach().view(1, nc, 2, 3)
+    sd["fc.weight"] = mirror_pad(w, 1).permute(0, 2, 3, 1).reshape(nc * 4 * 5, -1)
+    sd["fc.bias"] = mirror_pad(b, 1).reshape(-1)
+    big.load_state_dict(sd)
+    cell = net.multiple
+    labels = torch.randint(0, 12, (2 * cell, 3 * cell))
+    padded = torch.from_numpy(__import__("numpy").pad(labels.numpy(), cell, mode="symmetric"))
+    seg = torch.nn.functional.one_hot(padded, 12).permute(2, 0, 1)[None].float()
+    z = torch.randn(1, cfg.z_dim)
+    with torch.no_grad():
+        got = net(seg, z, context=cell)
+        want = big(seg, z)[:, :, cell:-cell, cell:-cell]
+        plain = net(seg[:, :, cell:-cell, cell:-cell], z)
+    assert got.shape == plain.shape == (1, 3, 2 * cell, 3 * cell)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert float((got - plain).abs().max()) > 1e-3  # the context does change the picture
+
+
+def test_context_any_width_keeps_the_output_size():
+    net = SPADEGenerator(SpadeConfig(semantic_nc=12, ngf=2, spade_hidden=4, norm="instance", padding="reflect")).eval()
+    with torch.no_grad():
+        for context in (0, 5, 16, 32, 40):
+            seg = torch.zeros(1, 12, 64 + 2 * context, 96 + 2 * context)
+            seg[:, 2] = 1
+            assert net(seg, context=context).shape == (1, 3, 64, 96)
+        with pytest.raises(ValueError, match="context"):
+            net(torch.zeros(1, 12, 64, 64), context=-1)
+        with pytest.raises(ValueError, match="multiple of 32"):  # the picture itself must fit the grid
+            net(torch.zeros(1, 12, 64 + 20, 64 + 20), context=5)

@@ -41,6 +41,7 @@ def test_bench_cli_writes_rows_and_grid(shared_data, tmp_path, capsys):
                 "border_ratio_synth", "border_ratio_real", "sharpness_ratio"):
         assert isinstance(row[key], float)
     assert row["border_ratio_real"] > 0 and row["sharpness_ratio"] > 0
+    assert row["context"] == 32  # the engine's default mirrored context, recorded per row
     from PIL import Image
 
     with Image.open(tmp_path / "out" / "spade.png") as grid:

@@ -165,3 +165,40 @@ def test_card_padding_and_upsampling_reach_the_network(tmp_path):
         for model_id in ids:
             registry.unregister(Task.SYNTHESIZE, model_id)
     assert path.is_file()
+
+
+def test_network_input_with_context_is_the_mirrored_map():
+    from engines.spade.labels import CONVENTIONS
+
+    c = 16
+    x = spade_engine.to_network_input(labels_map(), CONVENTIONS["facades"], (64, 96), context=c)
+    inner = spade_engine.to_network_input(labels_map(), CONVENTIONS["facades"], (64, 96))
+    assert x.shape == (12, 64 + 2 * c, 96 + 2 * c) and np.all(x.sum(0) == 1)
+    assert np.array_equal(x[:, c:-c, c:-c], inner)
+    assert np.array_equal(x[:, :c, c:-c], inner[:, :c][:, ::-1])  # top band: the first rows mirrored
+    assert np.array_equal(x[:, c:-c, -c:], inner[:, :, -c:][:, :, ::-1])  # right band: the last columns mirrored
+
+
+def test_context_comes_from_the_card_and_reaches_the_network(tmp_path):
+    """Default CONTEXT px of mirrored labels around the picture (issue 20: the outer band is
+    synthesized as the interior is); a card may set it (0 = none) and a bad value is a clear error."""
+    write_tiny_spade(tmp_path / "m", name="spade-ctx", default=False)
+    card_path = tmp_path / "m" / "spade-ctx.json"
+    ids = spade_engine.register_models([tmp_path / "m"])
+    try:
+        eng = registry.get(Task.SYNTHESIZE, "spade-ctx")
+        with_context = drive(eng.run(SynthesizeRequest(labels_map(), seed=3), RunContext()))
+        assert with_context.extras["context"] == spade_engine.CONTEXT > 0
+        assert with_context.image.shape == (90, 140, 3)
+        eng.card.extra["context"] = 0
+        plain = drive(eng.run(SynthesizeRequest(labels_map(), seed=3), RunContext()))
+        assert plain.extras["context"] == 0
+        assert np.abs(plain.image - with_context.image).max() > 1e-3
+        for bad in (-4, "wide"):
+            eng.card.extra["context"] = bad
+            with pytest.raises(EngineError, match="context"):
+                drive(eng.run(SynthesizeRequest(labels_map(), seed=3), RunContext()))
+    finally:
+        for model_id in ids:
+            registry.unregister(Task.SYNTHESIZE, model_id)
+    assert card_path.is_file()

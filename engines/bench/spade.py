@@ -47,6 +47,7 @@ class Row:
     # interior gradient energy of the synthesized ÷ of the real photos (set means): < 1 = smoother
     # than real photos, the "blur" of issue 20 in one number
     sharpness_ratio: float = 0.0
+    context: int = 0  # px of mirrored label map the engine synthesized around each picture (then cropped)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,13 +118,14 @@ def run_bench(data: Path, models: list[str], segmenter, limit: int = 0,
     for model in models:
         engine = registry.get(Task.SYNTHESIZE, model)
         conf = np.zeros_like(conf_real)
-        times, tiles, borders = [], [], []
+        times, tiles, borders, contexts = [], [], [], set()
         for i, p in enumerate(pairs):
             started = time.perf_counter()
             result = drive(engine.run(SynthesizeRequest(p.labels, seed=i), make_context(engine.info)))
             times.append(time.perf_counter() - started)
             conf += confusion(segmenter(result.image)[0], p.labels)
             borders.append(border_energy(result.image))
+            contexts.add(int(result.extras.get("context", 0)))
             if i < GRID_ROWS:
                 tiles.append(np.concatenate([palette.colorize(p.labels),
                                              _to_u8(result.image), p.photo], 1))
@@ -134,7 +136,8 @@ def run_bench(data: Path, models: list[str], segmenter, limit: int = 0,
                   seconds=round(float(np.median(times[1:] if len(times) > 1 else times)), 4),
                   label_ambiguous_share=round(ambiguous, 4),
                   border_ratio_synth=round(border_ratio(borders), 4), border_ratio_real=round(border_real, 4),
-                  sharpness_ratio=round(float(np.mean([b[1] for b in borders]) / np.mean([b[1] for b in real_energy])), 4))
+                  sharpness_ratio=round(float(np.mean([b[1] for b in borders]) / np.mean([b[1] for b in real_energy])), 4),
+                  context=max(contexts) if contexts else 0)
         rows.append(row)
         if on_row is not None:
             on_row(row)

@@ -277,29 +277,71 @@ class SPADEGenerator(nn.Module):
             raise WeightsError("this SPADE model has no style encoder")
         return self.encoder(image)
 
-    def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None, context: int = 0) -> torch.Tensor:
+        """``context`` > 0: ``seg`` carries ``context`` px of label map beyond the picture on every
+        side (:func:`mirror_pad`); the network runs on the larger map and returns the middle only,
+        so the picture's outer band is computed as the interior is, not next to the conv padding.
+        The start grid (``fc``'s, or the downsampled labels') covers the picture alone; it is
+        mirrored by ``context / cell`` cells at the first level where that is a whole number of
+        cells (``cell`` = output px per feature px there: ``2**n_up`` at the start, 1 at the end),
+        so any ``context`` works and the features stay aligned with the mirrored labels."""
         cfg = self.cfg
         n_up = UP_LAYERS[cfg.num_up]
+        context = int(context)
+        if context < 0:
+            raise ValueError(f"context must be >= 0 px, got {context}")
+        core = seg[:, :, context : seg.shape[2] - context, context : seg.shape[3] - context] if context else seg
+        if core.shape[2] <= 0 or core.shape[3] <= 0:
+            raise ValueError(f"label map {seg.shape[3]}x{seg.shape[2]} is smaller than twice its context {context}")
         if cfg.use_vae:
             if z is None:
                 z = torch.randn(seg.shape[0], cfg.z_dim, device=seg.device, dtype=seg.dtype)
             sh, sw = cfg.start_hw
             x = self.fc(z).view(-1, 16 * cfg.ngf, sh, sw)
         else:
-            h, w = seg.shape[2:]
+            h, w = core.shape[2:]
             if h % 2**n_up or w % 2**n_up:
                 raise ValueError(f"label map {w}x{h} is not a multiple of {2 ** n_up}")
-            x = self.fc(F.interpolate(seg, size=(h >> n_up, w >> n_up), mode="nearest"))
-        x = self.head_0(x, seg)
-        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = self.fc(F.interpolate(core, size=(h >> n_up, w >> n_up), mode="nearest"))
+        cell = 2**n_up
+        pending = context
+
+        def widen(x: torch.Tensor) -> torch.Tensor:
+            nonlocal pending
+            if pending and pending % cell == 0:
+                x, pending = mirror_pad(x, pending // cell), 0
+            return x
+
+        def up(x: torch.Tensor) -> torch.Tensor:
+            nonlocal cell
+            cell //= 2
+            return widen(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+        x = self.head_0(widen(x), seg)
+        x = up(x)
         x = self.G_middle_0(x, seg)
         if cfg.num_up in ("more", "most"):
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = up(x)
         x = self.G_middle_1(x, seg)
         for name in ("up_0", "up_1", "up_2", "up_3") + (("up_4",) if cfg.num_up == "most" else ()):
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-            x = getattr(self, name)(x, seg)
-        return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+            x = getattr(self, name)(up(x), seg)
+        out = torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+        if context:
+            out = out[:, :, context : out.shape[2] - context, context : out.shape[3] - context]
+        return out
+
+
+def mirror_pad(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``N x C x H x W`` -> ``H + 2k`` x ``W + 2k``, each side continued by its mirror image with
+    the edge row repeated (numpy's ``symmetric``, OpenCV's ``BORDER_REFLECT``), so a feature cell
+    and the label pixels it covers are mirrored alike; wider than the map, the mirroring repeats."""
+    if k <= 0:
+        return x
+    for dim in (2, 3):
+        n = x.shape[dim]
+        i = torch.arange(-k, n + k, device=x.device) % (2 * n)
+        x = x.index_select(dim, torch.where(i < n, i, 2 * n - 1 - i))
+    return x
 
 
 # ============================================================================ discriminator

@@ -6,6 +6,11 @@ optional ``style_image float32 H x W x 3`` in [0, 1]; ``seed``):
 1. the label map is resized with **nearest neighbour only** to the working size: the model's
    native pixel count at the map's aspect, sides multiples of the network's ``2**n_up`` (a VAE
    model has a fixed grid, so exactly its native size);
+   the map is then continued by ``context`` px of its mirror image on every side (default
+   :data:`CONTEXT`, a card's ``"context"`` overrides it) and the generator, which mirrors its own
+   start grid alike, runs on the larger map; the middle is kept. The outer band of the picture is
+   then computed like its interior: with the picture's edge at the network's edge, the band came
+   out smoother than a photo's (issue 20);
 2. the one conversion to the network's convention: one-hot (+ don't-care, + instance edges) as
    the model's dataset did (:mod:`.labels`); unlabeled pixels go to don't-care or take the nearest
    painted class;
@@ -40,6 +45,9 @@ from ..cards import CardFile, card_files, default_folders
 log = logging.getLogger(__name__)
 
 USER_FOLDER = "synthesize"  # <data>/models/synthesize/
+# px of mirrored label map synthesized around the picture at the working size, then cropped away
+# (see the module doc); facades train, 256 px reflect-padding model: border ratio 0.58 -> see the card
+CONTEXT = 32
 
 
 @dataclass(frozen=True)
@@ -93,12 +101,15 @@ def spade_cards(folders: list[Path] | None = None, task: str = "synthesize") -> 
     return [c for c in found if c is not None and c.task == task]
 
 
-def to_network_input(labels: np.ndarray, conv, work_hw: tuple[int, int]) -> np.ndarray:
-    """The single label -> network conversion: nearest resize to ``work_hw``, then the semantic
-    channels (float32 semantic_nc x h x w)."""
+def to_network_input(labels: np.ndarray, conv, work_hw: tuple[int, int], context: int = 0) -> np.ndarray:
+    """The single label -> network conversion: nearest resize to ``work_hw``, ``context`` px of
+    mirrored label map on every side (edge row repeated, as the generator mirrors its features),
+    then the semantic channels (float32 semantic_nc x (h + 2 context) x (w + 2 context))."""
     from .labels import resize_labels, semantic_input
 
     small = resize_labels(labels, work_hw)
+    if context > 0:
+        small = np.pad(small, int(context), mode="symmetric")
     return semantic_input(small, conv)
 
 
@@ -142,6 +153,17 @@ class SpadeEngine:
         native = tuple(self.card.extra.get("native_hw", conv.native_hw))
         return working_size(hw, native, net.multiple)
 
+    def context(self) -> int:
+        """px of mirrored context around the working-size map (the card's ``"context"``, else
+        :data:`CONTEXT`; 0 = the picture's edges are the network's)."""
+        try:
+            value = int(self.card.extra.get("context", CONTEXT))
+        except (TypeError, ValueError):
+            raise EngineError(f"{self.card.id}: the card's 'context' must be a whole number of px") from None
+        if value < 0:
+            raise EngineError(f"{self.card.id}: the card's 'context' must be >= 0 px, got {value}")
+        return value
+
     def run(self, request: SynthesizeRequest, ctx: RunContext) -> RunGenerator:
         if not isinstance(request, SynthesizeRequest):
             raise EngineError(f"{self.info.id} needs a SynthesizeRequest, got {type(request).__name__}")
@@ -157,9 +179,10 @@ class SpadeEngine:
         net = self.model().module
         conv = self.convention()
         work = self.work_size(labels.shape)
+        context = self.context()
         ctx.cancel.raise_if_cancelled()
         try:
-            seg = to_network_input(labels, conv, work)
+            seg = to_network_input(labels, conv, work, context)
         except ValueError as exc:
             raise EngineError(f"{self.info.title}: {exc}") from None
         device = torch.device(ctx.device or "cpu")
@@ -178,14 +201,14 @@ class SpadeEngine:
                     z, style = mu + torch.exp(0.5 * logvar) * eps, True
                 else:
                     z = eps
-            y = net(x, z)
+            y = net(x, z, context=context)
         ctx.cancel.raise_if_cancelled()
         out = ((y[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 2, 0).cpu().numpy()
         h, w = labels.shape
         interp = cv2.INTER_LANCZOS4 if h * w > out.shape[0] * out.shape[1] else cv2.INTER_AREA
         out = np.clip(cv2.resize(out, (w, h), interpolation=interp), 0.0, 1.0).astype(np.float32)
         yield Progress(3, 3, "done")
-        extras = {"work_size": work, "seed": int(request.seed), "style_from_photo": style,
+        extras = {"work_size": work, "context": context, "seed": int(request.seed), "style_from_photo": style,
                   "random_style": bool(net.cfg.use_vae and not style), "convention": conv.name,
                   "unlabeled_share": float((labels < 0).mean())}
         return Result(image=out, seconds=time.perf_counter() - started, extras=extras)
