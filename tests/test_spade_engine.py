@@ -202,3 +202,11 @@ def test_context_comes_from_the_card_and_reaches_the_network(tmp_path):
         for model_id in ids:
             registry.unregister(Task.SYNTHESIZE, model_id)
     assert card_path.is_file()
+
+
+def test_bundled_model_card_sets_its_context():
+    card = spade_engine.card_for("spade-facades")
+    if card is None:
+        pytest.skip("no bundled synthesis weights")
+    eng = registry.get(Task.SYNTHESIZE, "spade-facades")
+    assert eng.context() == card.extra["context"] == 32

@@ -64,6 +64,10 @@ def test_the_bundled_file_loads_as_its_own_architecture():
     card = json.loads(path.with_suffix(".json").read_text())
     levels = card.get("train_config", {}).get("levels", 4)
     assert loaded.hparams["levels"] == levels and loaded.module.levels == levels
+    from engines.spade.engine import installed_segmenter
+
+    seg = installed_segmenter()  # the card's test-time settings (chosen on facades train) reach it
+    assert seg.scales == tuple(card["test_scales"]) and seg.flip is bool(card.get("test_flip", False))
 
 
 # ----------------------------------------------------------------------------- views
@@ -269,3 +273,38 @@ def test_multi_scale_segmenter_reads_its_card(tmp_path, one_torch_thread):
     assert np.array_equal(segment_photo(net, photo, side=32), segment_photo(net, photo, side=32, scales=(1.0, 1.0)))
     path.with_suffix(".json").write_text(json.dumps({"test_scales": ["x", 9]}))
     assert Segmenter(path, 32).scales == (1.0,)  # a bad card: one scale, no crash
+
+
+def test_flip_averaging_reads_its_card_and_makes_the_labels_mirror_equivariant(tmp_path, one_torch_thread):
+    """test_flip: each scale also runs on the mirrored photo; the fused labels of a mirrored photo
+    are then the mirrored labels (issue 20: settings chosen on facades train, see the card)."""
+    from engines.spade.segment import Segmenter, segment_logits
+    from engines.weights import save_safetensors
+
+    torch.manual_seed(0)
+    net = FacadeSegNet(12, 4).eval()
+    with torch.no_grad():  # varied BN statistics and a strong head: labels that vary over the photo
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.3)
+                m.running_var.uniform_(0.05, 0.5)
+        net.head.weight.mul_(5)
+        net.head.bias.zero_()
+    path = tmp_path / "seg.safetensors"
+    save_safetensors(net.state_dict(), path, half=False)
+    photo = np.random.default_rng(1).random((48, 64, 3)).astype(np.float32)
+    assert Segmenter(path, 32).flip is False  # no card
+    path.with_suffix(".json").write_text(json.dumps({"test_scales": [0.5, 1, 2], "test_flip": True}))
+    seg = Segmenter(path, 32)
+    assert seg.scales == (0.5, 1.0, 2.0) and seg.flip is True
+    ids, _ = seg(photo)
+    mirrored = np.ascontiguousarray(photo[:, ::-1])
+    want = sum(segment_logits(net, photo, side=side).softmax(1)
+               + segment_logits(net, mirrored, side=side).softmax(1).flip(-1) for side in (16, 32, 64))
+    assert np.array_equal(ids, want.argmax(1)[0].numpy())
+    again, _ = seg(mirrored)
+    assert len(np.unique(ids)) >= 3
+    assert (again == ids[:, ::-1]).mean() > 0.99  # equivariant up to argmax ties of the resizes
+    plain = segment_photo(net, photo, side=32, scales=(0.5, 1.0, 2.0))
+    assert (plain != ids).any()  # the mirrored runs do change the vote
+    assert Segmenter(path, 32, flip=False).flip is False  # an explicit argument wins over the card

@@ -122,41 +122,58 @@ def segment_logits(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", si
 
 
 def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE,
-                  scales: tuple[float, ...] = (1.0,)) -> np.ndarray:
+                  scales: tuple[float, ...] = (1.0,), flip: bool = False) -> np.ndarray:
     """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (logits upsampled to the photo's
     size, then argmax: the boundaries follow the photo at full resolution). With several
     ``scales`` the class probabilities of the net run at ``side * scale`` each are averaged (a
-    facade whose windows are smaller or larger than the training ones is met at a closer size)."""
-    if tuple(scales) == (1.0,):
+    facade whose windows are smaller or larger than the training ones is met at a closer size);
+    ``flip`` adds each scale's run on the mirrored photo (mirrored back) to the average."""
+    if tuple(scales) == (1.0,) and not flip:
         return segment_logits(net, photo, device, side).argmax(1)[0].to("cpu", torch.int32).numpy()
-    probs = sum(segment_logits(net, photo, device, max(net.multiple, int(round(side * s)))).softmax(1)
-                for s in scales)
+    mirrored = np.ascontiguousarray(photo[:, ::-1]) if flip else None
+    probs = None
+    for s in scales:
+        run_side = max(net.multiple, int(round(side * s)))
+        p = segment_logits(net, photo, device, run_side).softmax(1)
+        if mirrored is not None:
+            p = p + segment_logits(net, mirrored, device, run_side).softmax(1).flip(-1)
+        probs = p if probs is None else probs + p
     return probs.argmax(1)[0].to("cpu", torch.int32).numpy()
 
 
 class Segmenter:
-    """The installed segmentation model (lazy load; ``available()`` says whether its file exists).
+    """The installed segmentation model (loaded on first use).
 
-    ``scales``: multi-scale inference (see :func:`segment_photo`); by default the card's
-    ``test_scales`` when the card beside the weights has them, else one scale."""
+    ``scales`` / ``flip``: multi-scale and mirrored inference (see :func:`segment_photo`); by
+    default the card's ``test_scales`` and ``test_flip`` when the card beside the weights has them,
+    else one scale, no flip."""
 
-    def __init__(self, path: Path, work_side: int = WORK_SIDE, scales: tuple[float, ...] | None = None) -> None:
+    def __init__(self, path: Path, work_side: int = WORK_SIDE, scales: tuple[float, ...] | None = None,
+                 flip: bool | None = None) -> None:
         self.path = Path(path)
         # the side the net was trained at (its card's "work_side"; a 256² facade trained as
         # 128 crops must be segmented at 128 so windows have the size the net learned)
         self.work_side = int(work_side)
-        self.scales = tuple(scales) if scales else self._card_scales()
+        card = self._card()
+        self.scales = tuple(scales) if scales else self._card_scales(card)
+        self.flip = bool(flip) if flip is not None else card.get("test_flip") is True
         self._net: FacadeSegNet | None = None
 
-    def _card_scales(self) -> tuple[float, ...]:
+    def _card(self) -> dict:
         import json
 
         card = self.path.with_suffix(".json")
         try:
-            values = json.loads(card.read_text(encoding="utf-8")).get("test_scales") if card.is_file() else None
+            data = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
         except (OSError, ValueError):
-            values = None
-        if not values or not all(isinstance(v, (int, float)) and 0.25 <= v <= 4 for v in values):
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def _card_scales(card: dict) -> tuple[float, ...]:
+        values = card.get("test_scales")
+        if not isinstance(values, list) or not values or not all(
+                isinstance(v, (int, float)) and 0.25 <= v <= 4 for v in values):
             return (1.0,)
         return tuple(float(v) for v in values)
 
@@ -169,5 +186,5 @@ class Segmenter:
 
     def __call__(self, photo: np.ndarray) -> tuple[np.ndarray, float]:
         started = time.perf_counter()
-        labels = segment_photo(self.net(), photo, side=self.work_side, scales=self.scales)
+        labels = segment_photo(self.net(), photo, side=self.work_side, scales=self.scales, flip=self.flip)
         return labels, time.perf_counter() - started
