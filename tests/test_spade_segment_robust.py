@@ -308,3 +308,26 @@ def test_flip_averaging_reads_its_card_and_makes_the_labels_mirror_equivariant(t
     plain = segment_photo(net, photo, side=32, scales=(0.5, 1.0, 2.0))
     assert (plain != ids).any()  # the mirrored runs do change the vote
     assert Segmenter(path, 32, flip=False).flip is False  # an explicit argument wins over the card
+
+
+def test_large_photos_are_fused_at_fuse_side_then_upsampled_once(monkeypatch, one_torch_thread):
+    """Several runs on a photo larger than FUSE_SIDE are averaged at FUSE_SIDE px (not 12 class maps
+    per run at full size); the labels still cover the whole photo and match full-size fusion almost
+    everywhere (they differ only where two classes are nearly tied)."""
+    from engines.spade import segment as sg
+
+    torch.manual_seed(0)
+    net = FacadeSegNet(12, 4).eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.3)
+                m.running_var.uniform_(0.05, 0.5)
+        net.head.weight.mul_(5)
+    y, x = np.mgrid[:96, :128] / 16.0
+    photo = np.stack([np.sin(x) * 0.5 + 0.5, np.cos(y) * 0.5 + 0.5, (x + y) / 14.0], -1).astype(np.float32)
+    full = sg.segment_photo(net, photo, side=32, scales=(1.0, 2.0), flip=True)
+    monkeypatch.setattr(sg, "FUSE_SIDE", 64)
+    small = sg.segment_photo(net, photo, side=32, scales=(1.0, 2.0), flip=True)
+    assert small.shape == full.shape == (96, 128) and len(np.unique(full)) >= 2
+    assert (small == full).mean() > 0.95

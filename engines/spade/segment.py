@@ -33,6 +33,7 @@ from ..weights import ArchSpec, register_arch
 
 WORK_SIDE = 256  # the facades are 256 x 256; larger photos are segmented at this size
 LEVELS = 5
+FUSE_SIDE = 1024  # px: multi-run probabilities of larger photos are averaged at this size, then upsampled
 MAX_MULT = 8  # channels stop doubling at 8 x width (keeps the 5-level net at ~1.2 M parameters)
 
 
@@ -111,14 +112,15 @@ def to_input(photo: np.ndarray, side: int = WORK_SIDE, multiple: int = 8) -> tup
     return x, (h, w)
 
 
-def segment_logits(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE) -> torch.Tensor:
-    """float32 logits ``1 x classes x H x W`` at the photo's own size (the net runs with the longer
-    side = ``side``; upsampled bilinearly)."""
+def segment_logits(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE,
+                   out_hw: tuple[int, int] | None = None) -> torch.Tensor:
+    """float32 logits ``1 x classes x H x W`` at the photo's own size, or at ``out_hw`` (the net
+    runs with the longer side = ``side``; upsampled bilinearly)."""
     x, (h, w) = to_input(photo, side, getattr(net, "multiple", 8))
     net = net.eval()
     with torch.inference_mode():
         logits = net(x.to(device)).float()
-        return F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+        return F.interpolate(logits, size=out_hw or (h, w), mode="bilinear", align_corners=False)
 
 
 def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE,
@@ -130,14 +132,21 @@ def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", sid
     ``flip`` adds each scale's run on the mirrored photo (mirrored back) to the average."""
     if tuple(scales) == (1.0,) and not flip:
         return segment_logits(net, photo, device, side).argmax(1)[0].to("cpu", torch.int32).numpy()
+    h, w = photo.shape[:2]
+    # the runs are fused at the photo's size up to FUSE_SIDE px, larger photos at FUSE_SIDE px on the
+    # longer side, then upsampled once (not 12 class maps per run at full size: memory and time)
+    f = min(1.0, FUSE_SIDE / max(h, w))
+    grid = (h, w) if f == 1.0 else (max(1, round(h * f)), max(1, round(w * f)))
     mirrored = np.ascontiguousarray(photo[:, ::-1]) if flip else None
     probs = None
     for s in scales:
         run_side = max(net.multiple, int(round(side * s)))
-        p = segment_logits(net, photo, device, run_side).softmax(1)
+        p = segment_logits(net, photo, device, run_side, grid).softmax(1)
         if mirrored is not None:
-            p = p + segment_logits(net, mirrored, device, run_side).softmax(1).flip(-1)
+            p = p + segment_logits(net, mirrored, device, run_side, grid).softmax(1).flip(-1)
         probs = p if probs is None else probs + p
+    if grid != (h, w):
+        probs = F.interpolate(probs, size=(h, w), mode="bilinear", align_corners=False)
     return probs.argmax(1)[0].to("cpu", torch.int32).numpy()
 
 
