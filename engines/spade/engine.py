@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 
 USER_FOLDER = "synthesize"  # <data>/models/synthesize/
 # px of mirrored label map synthesized around the picture at the working size, then cropped away
-# (see the module doc); facades train, 256 px reflect-padding model: border ratio 0.58 -> see the card
+# (see the module doc). Chosen on 50 facades train pairs with the bundled model (0 / 16 / 32 / 64 px:
+# border ratio 0.495 / 0.549 / 0.536 / 0.571 vs real 1.056; time x1 / 1.2 / 1.5 / 2.5); held-out
+# figures and what it does not fix on the card (resources/weights/spade-facades.md)
 CONTEXT = 32
 
 
