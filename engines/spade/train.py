@@ -10,6 +10,9 @@ SPADE (Park et al. 2019), as the paper trains it, minus the VGG loss:
 - losses: hinge GAN, discriminator feature matching (lambda_feat 10), KL (lambda_kld 0.05). The
   VGG perceptual loss (lambda_vgg 10) needs ImageNet VGG19 weights that cannot be had here, so it
   is off; the model card says so;
+- optional texture energy (``lambda_tex``, :func:`texture_energy`, issue 20): per image and class,
+  the fake's mean luminance gradient energy over the class's pixels matched (log ratio) to the real
+  photo's, at 2 pyramid levels; a statistic, so it asks for the amount of detail, not its pixels;
 - TTUR: Adam beta = (0, 0.9), G (+E) lr 1e-4, D lr 4e-4; linear decay to 0 over the second half.
 
 Segmentation: :class:`~.segment.FacadeSegNet`, cross-entropy, Adam 1e-3 with cosine decay.
@@ -62,6 +65,12 @@ class SpadeTrainConfig:
     padding: str = "reflect"  # generator convs; "zeros" was the first bundled model's (border bands)
     encoder_layers: int = 0  # 0: 6 for crops >= 256 else 5 (the encoder resizes its input to 4 * 2**layers)
     init: str = ""  # a generator .safetensors (same widths) to start from; "" = fresh init
+    init_d: str = ""  # a 'train spade' checkpoint (last.pt) whose discriminator to start from
+    # texture energy (issue 20: flat, smeared background / wall): per image and class, match the
+    # mean luminance gradient energy of fake and real over that class's pixels, at `tex_scales`
+    # pyramid levels (statistics, not pixel alignment); 0 = off (the paper's losses only)
+    lambda_tex: float = 0.0
+    tex_scales: int = 2
     seed: int = 0
     threads: int = 1
     device: str = "cpu"
@@ -173,6 +182,48 @@ def feature_matching(fake_feats, real_feats):
     return total / len(fake_feats)
 
 
+def _luma_gradient(image):
+    """Gradient energy ``dx² + dy²`` of the luminance (in [0, 1] units) of N x 3 x H x W images in
+    [-1, 1] (central differences, replicate padding so the frame adds nothing): N x 1 x H x W.
+    Squared, as ``bench spade``'s border_ratio: the flat classes lack the strong local contrasts
+    (their mean gradient *magnitude* is near the real one, their energy is not)."""
+    import torch
+    import torch.nn.functional as F
+
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
+    y = F.pad((image * w).sum(1, keepdim=True) * 0.5, (1, 1, 1, 1), mode="replicate")
+    dx = (y[..., 1:-1, 2:] - y[..., 1:-1, :-2]) * 0.5
+    dy = (y[..., 2:, 1:-1] - y[..., :-2, 1:-1]) * 0.5
+    return dx * dx + dy * dy
+
+
+def texture_energy(fake, real, seg, scales: int = 2, min_share: float = 0.01, eps: float = 1e-4):
+    """Texture energy loss: for each image, class present (>= ``min_share`` of the pixels) and
+    pyramid level (2x average pooling), ``|log(e_fake + eps) - log(e_real + eps)|`` where ``e`` is
+    the mean luminance gradient energy over that class's pixels (``seg``: N x C x H x W one-hot,
+    pooled to soft weights). It asks each class for the real photo's amount of local detail, not
+    for its pixels; 0 when fake == real. ``real`` is treated as a constant."""
+    import torch
+    import torch.nn.functional as F
+
+    real = real.detach()
+    total, count = fake.new_zeros(()), 0
+    for level in range(max(1, scales)):
+        if level:
+            fake, real, seg = (F.avg_pool2d(t, 2) for t in (fake, real, seg))
+        w = seg.flatten(2)  # N x C x P
+        mass = w.sum(-1)  # N x C
+        present = mass >= min_share * w.shape[-1]
+        if not bool(present.any()):
+            continue
+        e_f = (w * _luma_gradient(fake).flatten(2)).sum(-1) / mass.clamp_min(1e-6)
+        e_r = (w * _luma_gradient(real).flatten(2)).sum(-1) / mass.clamp_min(1e-6)
+        gap = (torch.log(e_f + eps) - torch.log(e_r + eps)).abs()
+        total = total + gap[present].mean()
+        count += 1
+    return total / max(count, 1)
+
+
 def kld(mu, logvar):
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / mu.shape[0]
 
@@ -248,6 +299,8 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
     netg, netd = build_models(cfg)
     if cfg.init and not (out / "last.pt").is_file():
         load_generator_init(netg, cfg.init)
+    if cfg.init_d and not (out / "last.pt").is_file():
+        netd.load_state_dict(_resume_state(Path(cfg.init_d), "cpu", ("d",), "train spade")["d"])
     netg.to(device).train()
     netd.to(device).train()
     opt_g = torch.optim.Adam(netg.parameters(), lr=cfg.lr_g, betas=(0.0, 0.9))
@@ -303,6 +356,10 @@ def train_spade(cfg: SpadeTrainConfig, cancel: CancelToken | None = None,
         l_gan = hinge_g([s[-1] for s in pred_fake])
         l_fm = feature_matching(pred_fake, pred_real) * cfg.lambda_feat
         loss_g = l_gan + l_fm + (l_kld if cfg.use_vae else 0.0)
+        if cfg.lambda_tex > 0:
+            l_tex = texture_energy(fake, real, seg, cfg.tex_scales) * cfg.lambda_tex
+            loss_g = loss_g + l_tex
+            rec["tex"] = l_tex.item()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

@@ -1,7 +1,8 @@
 """GauGAN / SPADE on CMP facades: the CPU trainer's recipe (hinge GAN, feature matching 10, KL
-0.05, TTUR Adam (0, 0.9) G 1e-4 / D 4e-4, linear decay over the second half; no VGG loss: ImageNet
-weights cannot be had here) at the bundled model's 128² crops of 143² loads, with the pairs resized once
-and cropped / flipped on the device.
+0.05, texture energy 2 (engines.spade.train.texture_energy: per image and class, the fake's mean
+luminance gradient energy matched to the real photo's, 2 scales), TTUR Adam (0, 0.9) G 1e-4 / D 4e-4,
+linear decay over the second half; no VGG loss: ImageNet weights cannot be had here) at the bundled
+model's 128² crops of 143² loads, with the pairs resized once and cropped / flipped on the device.
 
 Width and size: ngf 12, SPADE hidden 64 (official 64 / 128): a 13 MB fp16 file. Working size 256²
 (crops of 286² loads, as pix2pix/SPADE facades) with ``num_upsampling_layers`` "more": the VAE's fc
@@ -19,8 +20,8 @@ from ..augment import crop_batch, dihedral
 from ..loop import EMA, KitContext, channels_last, counterpart_weights, load_init, set_lr, template_card, write_export
 
 CONFIG = {"ngf": 12, "spade_hidden": 64, "ndf": 32, "num_d": 2, "crop": 256, "load": 286, "batch": 16,
-          "lr_g": 1e-4, "lr_d": 4e-4, "lambda_feat": 10.0, "lambda_kld": 0.05, "use_vae": True,
-          "num_up": "more", "padding": "reflect", "encoder_layers": 5}
+          "lr_g": 1e-4, "lr_d": 4e-4, "lambda_feat": 10.0, "lambda_kld": 0.05, "lambda_tex": 2.0, "tex_scales": 2,
+          "use_vae": True, "num_up": "more", "padding": "reflect", "encoder_layers": 5}
 DRY = {"ngf": 4, "spade_hidden": 8, "ndf": 8, "crop": 128, "load": 143, "batch": 2}  # "more": 2 x 2 grid
 STEM = "spade-facades"
 
@@ -38,7 +39,7 @@ def resized_pairs(ctx: KitContext, load: int) -> tuple[torch.Tensor, torch.Tenso
 
 def train(ctx: KitContext) -> list:
     from ...spade.train import (N_CLASSES, SpadeTrainConfig, build_models, feature_matching, hinge_d, hinge_g,
-                                kld, one_hot)
+                                kld, one_hot, texture_energy)
 
     cfg = {**CONFIG, **(DRY if ctx.dry_run else {})}
     photos, labels = resized_pairs(ctx, cfg["load"])
@@ -80,6 +81,10 @@ def train(ctx: KitContext) -> list:
             l_gan = hinge_g([s[-1] for s in pred_fake])
             l_fm = feature_matching(pred_fake, pred_real) * cfg["lambda_feat"]
             loss_g = l_gan + l_fm + l_kld
+        l_tex = torch.zeros((), device=ctx.device)
+        if cfg["lambda_tex"] > 0:  # statistics in fp32, outside autocast (SpadeTrainConfig.lambda_tex)
+            l_tex = texture_energy(fake.float(), real.float(), seg.float(), cfg["tex_scales"]) * cfg["lambda_tex"]
+            loss_g = loss_g + l_tex
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -95,7 +100,7 @@ def train(ctx: KitContext) -> list:
         ctx.seen("spade", b)
         if step % 100 == 0:
             losses = {"g_gan": float(l_gan.detach()), "g_fm": float(l_fm.detach()), "d": float(loss_d.detach()),
-                      "kld": float(l_kld.detach())}
+                      "kld": float(l_kld.detach()), "tex": float(l_tex.detach())}
             ctx.log(step, losses)
     if step:
         losses = {"g_gan": float(l_gan.detach()), "g_fm": float(l_fm.detach()), "d": float(loss_d.detach())}
@@ -107,6 +112,7 @@ def train(ctx: KitContext) -> list:
                 num_upsampling_layers=cfg["num_up"], padding=cfg["padding"])
     card.update(title="GauGAN facades (GPU kit)", description=(
         f"SPADE generator (ngf {cfg['ngf']}) + VAE style encoder trained with the GPU kit on the 400 CMP Facades "
-        "train pairs (hinge GAN + feature matching + KL; no VGG loss: ImageNet weights cannot be had here)."))
+        "train pairs (hinge GAN + feature matching + KL + per-class texture energy; no VGG loss: ImageNet weights "
+        "cannot be had here)."))
     card.setdefault("default", True)
     return [write_export(ctx, STEM, {f"{STEM}.safetensors": ema.model.float().state_dict()}, card, cfg, step, losses)]
