@@ -12,6 +12,7 @@ from PIL import Image
 
 from engines.bench import colorize as bench
 from engines.colorize.lab import AB_GRID, bin_to_ab, join_ab, rgb_to_lab
+from engines.colorize import refine
 from engines.colorize.refine import annealed_mean, geodesic_nearest, geodesic_spread, prior_ab, refine_ab
 from engines.core import registry
 from engines.core.protocol import ColorizeRequest, Hint, RunContext, Task, drive
@@ -230,4 +231,53 @@ def test_nearest_hints_share_falls_with_geodesic_cost():
     # it is one hint's colour (the red one's hue) on its side, never a mix with the blue one
     cos = out[32, 28] @ want / (np.linalg.norm(out[32, 28]) * np.linalg.norm(want))
     assert cos > 0.999
+
+
+
+# ----------------------------------------------------------------------------- grey gate, 0 -> 1 hint
+
+
+def _peaked_logits(ab_peak, h=8, w=8, height=12.0):
+    """Class logits (529 x h x w) peaked at the bin nearest ``ab_peak``."""
+    centres = bin_to_ab(np.arange(AB_GRID * AB_GRID))
+    k = int(np.argmin(np.linalg.norm(centres - np.asarray(ab_peak, np.float32), axis=1)))
+    logits = np.zeros((AB_GRID * AB_GRID, h, w), np.float32)
+    logits[k] = height
+    return logits
+
+
+def test_grey_mass_reads_the_heads_confidence_in_grey():
+    from engines.colorize.refine import grey_mass
+
+    assert grey_mass(_peaked_logits((0.0, 0.0)), 32).min() > 0.99
+    assert grey_mass(_peaked_logits((40.0, 50.0)), 32).max() < 0.01
+    assert grey_mass(np.zeros((AB_GRID * AB_GRID, 4, 4), np.float32), 16).max() < 0.02  # flat: 5 of 529 bins
+    with pytest.raises(ValueError):
+        grey_mass(np.zeros((313, 2, 2), np.float32), 8)
+
+
+def test_grey_stays_grey_without_hints_where_the_head_says_grey():
+    """A statue the net tints slightly brown, next to colourful grass: without hints the detail gain
+    lifts the grass but leaves the statue where the net put it (within 0.5 of ab), not browner."""
+    L = np.full((32, 32), 50.0, np.float32)
+    ab = np.zeros((32, 32, 2), np.float32)
+    ab[:, :16] = (2.0, 9.0)  # the statue: a faint brown cast
+    ab[:, 16:] = (-30.0, 40.0)  # grass
+    logits = np.concatenate([_peaked_logits((0.0, 0.0), 8, 4), _peaked_logits((-30.0, 40.0), 8, 4)], axis=2)
+    gated = refine_ab(L, ab, [], (32, 32), logits)
+    plain = refine_ab(L, ab, [], (32, 32), logits, neutral_radius=0.0)
+    statue = np.s_[:, 2:12]  # away from the bilinear seam of the 4-px logits grid
+    assert np.abs(gated[statue] - ab[statue]).max() < 0.5
+    # ungated, the same gain pushes the statue far from grey (its deviation from the mean x DETAIL_GAIN_0)
+    assert np.abs(plain[statue] - ab[statue]).max() > 20.0
+    grass = np.s_[:, 20:30]
+    mean = ab.reshape(-1, 2).mean(0)
+    assert np.linalg.norm(gated[grass] - ab[grass], axis=-1).min() > 10.0  # the colourful side is amplified
+    assert np.allclose(gated[grass].reshape(-1, 2).mean(0) - mean,
+                       refine.DETAIL_GAIN_0 * (ab[grass].reshape(-1, 2).mean(0) - mean), atol=0.5)
+
+
+def test_one_hint_gain_sits_between_none_and_many():
+    """The gain no longer drops from DETAIL_GAIN_0 straight to the many-hint value at the first hint."""
+    assert refine.DETAIL_GAIN_0 > refine.DETAIL_GAIN_1 > refine.DETAIL_GAIN_HINTS >= 1.0
 
