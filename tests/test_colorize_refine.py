@@ -281,3 +281,16 @@ def test_one_hint_gain_sits_between_none_and_many():
     """The gain no longer drops from DETAIL_GAIN_0 straight to the many-hint value at the first hint."""
     assert refine.DETAIL_GAIN_0 > refine.DETAIL_GAIN_1 > refine.DETAIL_GAIN_HINTS >= 1.0
 
+
+
+def test_refine_stops_a_hint_harder_at_a_moderate_edge_than_the_baselines_spread():
+    """REFINE_EDGE_LAMBDA (3) > EDGE_LAMBDA (1): across a moderate L step (12) the refine's nearest-hint
+    share and hint fix carry less of a hint's colour than with the baseline's cost."""
+    L = np.full((64, 64), 50.0, np.float32)
+    L[:, 32:] = 62.0
+    ab = np.zeros((64, 64, 2), np.float32)
+    hints = [Hint(16.0, 16.0, (0.8, 0.2, 0.2), 1), Hint(16.0, 48.0, (0.8, 0.2, 0.2), 1)]
+    strong = refine_ab(L, ab, hints, (64, 64), mix=1.0, share_d0=0.15, detail_gain=1.0)
+    weak = refine_ab(L, ab, hints, (64, 64), mix=1.0, share_d0=0.15, detail_gain=1.0, edge_lambda=1.0)
+    across = np.s_[40:60, 36:60]  # past the edge, away from both hints
+    assert np.linalg.norm(strong[across], axis=-1).mean() < 0.9 * np.linalg.norm(weak[across], axis=-1).mean()
