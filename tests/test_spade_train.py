@@ -168,7 +168,7 @@ def test_texture_energy_loss_asks_for_the_real_detail_per_class():
     loss = tr.texture_energy(x, real, seg)
     loss.backward()
     stepped = (x - 0.05 * x.grad / x.grad.abs().max()).detach()
-    assert float(tr.texture_energy(stepped, real, seg)) < float(loss)
+    assert float(tr.texture_energy(stepped, real, seg)) < float(loss.detach())
 
 
 def test_texture_term_and_discriminator_init_in_the_loop(tmp_path, tiny_pairs):
