@@ -216,10 +216,11 @@ def grid(images: list[np.ndarray], models: list[str], path: Path, photos: int = 
     for i, img in enumerate(images[:photos]):
         L = rgb_to_lab(img)[..., 0]
         grey = np.repeat(((L / 100.0) * 255).round().clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        sequence = hint_sequence(img, max(counts, default=0), i, seed)  # drawn once per photo: the same for every model
         for m, engine in engines.items():
             tiles = [grey]
             for n in counts:
-                hints = tuple(hint_sequence(img, max(counts), i, seed)[:n])
+                hints = tuple(sequence[:n])
                 res = drive(engine.run(ColorizeRequest(image=img, hints=hints), contexts[m]))
                 tiles.append(dots(res.image, hints))
             tiles.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))

@@ -220,7 +220,8 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
     out = np.asarray(ab, np.float32).copy()
     pts, vals = hint_points(hints, image_hw, s) if hints else ([], np.zeros((0, 2), np.float32))
     d, idx = geodesic_nearest(L_net, pts, side=s, lam=edge_lambda)
-    if logits is not None and prior_weight > 0 and np.asarray(logits).shape[0] == AB_GRID * AB_GRID:
+    has_head = logits is not None and np.asarray(logits).shape[0] == AB_GRID * AB_GRID  # a 529-bin class head
+    if has_head and prior_weight > 0:
         prior = prior_ab(logits, s, T)
         far = 1.0 if not pts else 1.0 - np.exp(-d / prior_radius)[..., None]
         w = prior_weight * far
@@ -240,8 +241,7 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
         detail_gain = DETAIL_GAIN_0 if not pts else DETAIL_GAIN_1 if len(pts) == 1 else DETAIL_GAIN_HINTS
     if detail_gain != 1.0:
         g: float | np.ndarray = np.float32(detail_gain)
-        if (neutral_radius > 0 and len(pts) <= NEUTRAL_GATE_UPTO and logits is not None
-                and np.asarray(logits).shape[0] == AB_GRID * AB_GRID):
+        if has_head and neutral_radius > 0 and len(pts) <= NEUTRAL_GATE_UPTO:
             g = (1.0 + (g - 1.0) * (1.0 - grey_mass(logits, s, neutral_radius)))[..., None]
         mean = out.reshape(-1, 2).mean(axis=0, dtype=np.float64).astype(np.float32)
         out = mean + (out - mean) * g
