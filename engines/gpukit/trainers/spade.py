@@ -2,8 +2,8 @@
 0.05, texture energy off (``lambda_tex`` 0; engines.spade.train.texture_energy: per image and class,
 the fake's mean luminance gradient energy matched to the real photo's; a 600-step CPU fine-tune with
 2.0 raised border_ratio but cost 0.035 of test mIoU ratio and drew more streaks, so it stays off), TTUR Adam (0, 0.9) G 1e-4 / D 4e-4,
-linear decay over the second half; no VGG loss: ImageNet weights cannot be had here) at the bundled
-model's 128² crops of 143² loads, with the pairs resized once and cropped / flipped on the device.
+linear decay over the second half; no VGG loss: ImageNet weights cannot be had here), with the pairs
+resized once and cropped / flipped on the device.
 
 Width and size: ngf 12, SPADE hidden 64 (official 64 / 128): a 13 MB fp16 file. Working size 256²
 (crops of 286² loads, as pix2pix/SPADE facades) with ``num_upsampling_layers`` "more": the VAE's fc
@@ -113,7 +113,8 @@ def train(ctx: KitContext) -> list:
                 num_upsampling_layers=cfg["num_up"], padding=cfg["padding"])
     card.update(title="GauGAN facades (GPU kit)", description=(
         f"SPADE generator (ngf {cfg['ngf']}) + VAE style encoder trained with the GPU kit on the 400 CMP Facades "
-        "train pairs (hinge GAN + feature matching + KL + per-class texture energy; no VGG loss: ImageNet weights "
+        "train pairs (hinge GAN + feature matching + KL"
+        f"{' + per-class texture energy' if cfg['lambda_tex'] > 0 else ''}; no VGG loss: ImageNet weights "
         "cannot be had here)."))
     card.setdefault("default", True)
     return [write_export(ctx, STEM, {f"{STEM}.safetensors": ema.model.float().state_dict()}, card, cfg, step, losses)]
