@@ -369,3 +369,24 @@ def test_dark_sheet_comes_and_goes(win):
     assert theme.DARK_SHEET in QApplication.instance().styleSheet()
     win.theme.set_mode("light")
     assert theme.DARK_SHEET not in QApplication.instance().styleSheet()
+
+
+def test_a_long_method_title_is_elided_in_the_box_and_whole_in_the_tooltip(qtbot):
+    """The Fill page's default title ("Default: Texture fill (PatchMatch, structure from …)") was cut
+    mid-word at the default dock width; the box now ends it with "…" and the tooltip keeps it whole."""
+    from app.widgets.model_combo import ModelCombo
+    from engines.core import Task
+
+    combo = ModelCombo(Task.INPAINT)
+    qtbot.addWidget(combo)
+    title = combo.currentText()
+    assert len(title) > 30
+    combo.resize(180, combo.sizeHint().height())
+    combo.show()
+    shown = combo.elided_text()
+    assert shown.endswith("…") and len(shown) < len(title)
+    assert title.startswith(shown[:-1])
+    assert title in combo.toolTip()
+    combo.resize(combo.fontMetrics().horizontalAdvance(title) + 120, combo.height())
+    assert combo.elided_text() == title
+    combo.grab()  # the custom paint runs without error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QStylePainter
 
 from engines.core import Task, registry
 
@@ -29,6 +29,28 @@ class ModelCombo(QComboBox):
         """The full title (it may be elided in the box) and the description as the combo's tooltip."""
         tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
         self.setToolTip(f"{self.currentText()}\n\n{tip}".strip())
+
+    def _elide(self, opt: QStyleOptionComboBox) -> str:
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        room = field.width() - (opt.iconSize.width() + 4 if not opt.currentIcon.isNull() else 0)
+        return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideRight, max(0, room))
+
+    def elided_text(self) -> str:
+        """The current title as the box shows it at its present width."""
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        return self._elide(opt)
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt)
+        """The box draws the current title elided with "…" where it does not fit (Qt's combo clips it
+        mid-word, "…structu"); the popup and the tooltip show it whole."""
+        painter = QStylePainter(self)
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        opt.currentText = self._elide(opt)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
 
     def reload(self) -> None:
         """(Re)list the registered engines of the task, keeping the current choice when it still exists."""
