@@ -282,6 +282,43 @@ def test_one_hint_gain_sits_between_none_and_many():
     assert refine.DETAIL_GAIN_0 > refine.DETAIL_GAIN_1 > refine.DETAIL_GAIN_HINTS >= 1.0
 
 
+def test_the_default_gain_never_falls_as_hints_are_added_from_two():
+    """From 2 hints the gain is DETAIL_GAIN_HINTS up to 10, then rises by DETAIL_GAIN_SLOPE per doubling."""
+    gains = [refine.detail_gain_for(n) for n in (2, 5, 10, 20, 30, 50, 100)]
+    assert gains[0] == gains[2] == refine.DETAIL_GAIN_HINTS
+    assert all(b >= a for a, b in zip(gains, gains[1:]))
+    assert np.isclose(gains[3], refine.DETAIL_GAIN_HINTS + refine.DETAIL_GAIN_SLOPE)
+    assert refine.detail_gain_for(0) == refine.DETAIL_GAIN_0 and refine.detail_gain_for(1) == refine.DETAIL_GAIN_1
+
+
+def test_one_hint_borrows_the_zero_hint_answers_detail_but_not_where_its_head_says_grey():
+    """With ab0 (the net without hints) and 1 hint: out = ab + ZERO_DETAIL[0] x (1 - p_grey0) x (ab0 - its
+    mean), the hinted answer's own deviations not gained; a statue the 0-hint head calls grey gets none."""
+    L = np.full((32, 32), 50.0, np.float32)
+    ab = np.zeros((32, 32, 2), np.float32)
+    ab[:, 16:] = (5.0, 5.0)  # the hinted answer
+    ab0 = np.zeros((32, 32, 2), np.float32)
+    ab0[:, :16] = (2.0, 9.0)  # statue: faint brown
+    ab0[:, 16:] = (-10.0, 20.0)  # grass
+    logits0 = np.concatenate([_peaked_logits((0.0, 0.0), 8, 4), _peaked_logits((-30.0, 40.0), 8, 4)], axis=2)
+    hint = [Hint(28.0, 28.0, (0.5, 0.5, 0.5), 1)]
+    out = refine_ab(L, ab, hint, (32, 32), logits0, fix_radius=0.0, ab0=ab0, logits0=logits0)
+    k = refine.ZERO_DETAIL[0]
+    mean0 = ab0.reshape(-1, 2).mean(0)
+    grass, statue = np.s_[:, 20:30], np.s_[:, 2:12]
+    assert np.allclose(out[grass], ab[grass] + k * (ab0[grass] - mean0), atol=0.05)
+    assert np.abs(out[statue] - ab[statue]).max() < 0.1
+    # without ab0: the old gated gain on the answer's own deviations
+    old = refine_ab(L, ab, hint, (32, 32), logits0, fix_radius=0.0)
+    assert not np.allclose(old, out)
+    # many hints: ab0 is not used
+    many = [Hint(float(x), float(y), (0.5, 0.5, 0.5), 1) for x in (4, 12, 20, 28) for y in (4, 28)]
+    assert np.allclose(refine_ab(L, ab, many, (32, 32), fix_radius=0.0, ab0=ab0),
+                       refine_ab(L, ab, many, (32, 32), fix_radius=0.0))
+    with pytest.raises(ValueError):
+        refine_ab(L, ab, hint, (32, 32), ab0=ab0[:16])
+
+
 
 def test_refine_stops_a_hint_harder_at_a_moderate_edge_than_the_baselines_spread():
     """REFINE_EDGE_LAMBDA (3) > EDGE_LAMBDA (1): across a moderate L step (12) the refine's nearest-hint

@@ -5,7 +5,8 @@ Tensor contract of :meth:`ColorizeEngine.run`: the request's image is ``float32 
 override its colours); hints are in image pixel coordinates with RGB colours in [0, 1]. The
 network sees L resized to 256²; for SIGGRAPH17 nets its ab is then refined at that size
 (:func:`.refine.refine_ab`: each hint's own colour at its point, the correction spread edge-aware;
-the class head's annealed-mean prior where no hint is near, when ``PRIOR_WEIGHT`` > 0), resized to
+the class head's annealed-mean prior where no hint is near, when ``PRIOR_WEIGHT`` > 0; with 1-2
+hints a second pass without hints lends its chroma detail, ``refine.ZERO_DETAIL``), resized to
 H x W and joined with the photo's own full-resolution L (:func:`.lab.join_ab`), so the result has
 exactly the photo's lightness.
 ``Result.extras``: ``ab`` (float32 256 x 256 x 2, the network-size prediction), ``arch``, ``hints``.
@@ -33,7 +34,7 @@ from ..cards import card_files, default_folders
 from ..core.model_card import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
-from .refine import MIX_PLAIN, SHARE_D0, refine_ab
+from .refine import MIX_PLAIN, SHARE_D0, ZERO_DETAIL, refine_ab
 from .spread import spread_hints
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
@@ -147,8 +148,14 @@ class ColorizeEngine:
         if logits is not None:  # SIGGRAPH17: hint colours at their points, prior away from hints
             # the spread net: the nearest hint's share falls with geodesic cost; the plain net: a constant
             spread_net = getattr(module, "spread_input", False)
+            ab0 = logits0 = None
+            if 1 <= len(hints) <= len(ZERO_DETAIL):  # a second pass without hints: its detail, ZERO_DETAIL
+                ab0, logits0 = predict(module, L_full, (), size)
+                logits0 = logits0[0].numpy()
+                ctx.cancel.raise_if_cancelled()
             ab = refine_ab(net_L(L_full, size), ab, hints, L_full.shape, logits[0].numpy(),
-                           mix=1.0 if spread_net else MIX_PLAIN, share_d0=SHARE_D0 if spread_net else 0.0)
+                           mix=1.0 if spread_net else MIX_PLAIN, share_d0=SHARE_D0 if spread_net else 0.0,
+                           ab0=ab0, logits0=logits0)
         yield Progress(2, 3, "join with full-resolution L")
         out = join_ab(L_full, ab)
         extras = {"ab": ab, "arch": self.model().arch.name, "hints": len(hints)}
