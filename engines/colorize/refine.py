@@ -80,7 +80,7 @@ ZERO_DETAIL = (1.9, 1.0)  # 1 and 2 hints, with the net's 0-hint answer ab0 give
 # gated gain x1.55 0.659 / -0.20 dB, x2.0 0.725 / -0.42, K 1.9 0.740 / -0.24; 2 hints gain x1.15
 # 0.790 / -0.12, K 1.0 0.786 / +0.02
 # Held out (CBSD68 / Kodak24): 1 hint 0.745 / 0.697, -0.24 / -0.17 dB (gain x1.55 was 0.648 / 0.645,
-# -0.09 / -0.16); 2 hints 0.760 / 0.729, +0.01 / +0.02 dB (x1.15 was 0.760 / 0.735, -0.06 / -0.08)
+# -0.09 / -0.16); 2 hints 0.760 / 0.729, +0.01 / +0.01 dB (x1.15 was 0.760 / 0.735, -0.06 / -0.08)
 DETAIL_GAIN_1 = 1.55  # with one hint and no ab0 (refine_ab called without the 0-hint pass): the gated
 # gain of commit bca5386 (x1.15 here made the photo duller than without hints: 0.587 -> 0.571)
 DETAIL_GAIN_HINTS = 1.15  # with 2-10 hints (2 without ab0), before the hint fix, so hints keep their exact colour. A
@@ -91,7 +91,7 @@ DETAIL_GAIN_SLOPE = 0.03  # added per doubling of the hint count beyond 10 (20: 
 # 0.936; held out Kodak24 fell 0.931 / 0.897 / 0.891 at 10 / 20 / 30); with the slope 0.952 / 0.958 / 0.978
 # at 20 / 30 / 50 for -0.09 / -0.14 / -0.21 dB (still +0.08 / +0.13 / +0.15 above the bare net)
 # Held out 20 / 30 / 50 / 100 hints: CBSD68 0.891 / 0.923 / 0.945 / 0.958 (was 0.878 / 0.902 / 0.917 /
-# 0.926), Kodak24 0.912 / 0.912 / 0.937 / 0.957 (still below 0.931 at 10); +0.07..+0.48 dB over the bare net
+# 0.926), Kodak24 0.912 / 0.912 / 0.937 / 0.957 (still below 0.931 at 10); +0.14..+0.48 dB over the bare net
 NEUTRAL_RADIUS = 12.0  # ab radius of the class head's "grey" bins (the centre bin and its 4 neighbours)
 NEUTRAL_GATE_UPTO = 1  # hints: the gate applies to the large gains (0 and 1 hint) only. Gated, each pixel's
 # gain is 1 + (gain - 1) x (1 - p_grey), p_grey = the head's softmax mass on the grey bins: a region the
