@@ -331,3 +331,54 @@ def test_large_photos_are_fused_at_fuse_side_then_upsampled_once(monkeypatch, on
     small = sg.segment_photo(net, photo, side=32, scales=(1.0, 2.0), flip=True)
     assert small.shape == full.shape == (96, 128) and len(np.unique(full)) >= 2
     assert (small == full).mean() > 0.95
+
+
+def test_zoomed_out_gate_adds_its_scales_only_when_scale_1_is_less_sure_than_scale_2(tmp_path, one_torch_thread):
+    """Issue 20: a facade small in the frame is met with extra larger runs when the mean entropy of
+    the flip-averaged probabilities at scale 1 exceeds that at scale 2 by more than the card's gap;
+    otherwise the labels are exactly those of the plain settings."""
+    from engines.spade.segment import Segmenter, mean_entropy, segment_logits
+    from engines.weights import save_safetensors
+
+    torch.manual_seed(0)
+    net = FacadeSegNet(12, 4).eval()
+    with torch.no_grad():  # varied BN statistics and a strong head: labels that vary over the photo
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.3)
+                m.running_var.uniform_(0.05, 0.5)
+        net.head.weight.mul_(5)
+    photo = np.random.default_rng(2).random((48, 64, 3)).astype(np.float32)
+    mirrored = np.ascontiguousarray(photo[:, ::-1])
+    base, extra = (0.5, 1.0, 2.0), (3.0,)
+
+    def probs(side):
+        return (segment_logits(net, photo, side=side).softmax(1)
+                + segment_logits(net, mirrored, side=side).softmax(1).flip(-1)) / 2
+
+    gap = mean_entropy(probs(32)) - mean_entropy(probs(64))  # scale 1 and 2 at side 32
+    plain = segment_photo(net, photo, side=32, scales=base, flip=True)
+    widened = segment_photo(net, photo, side=32, scales=base + extra, flip=True)
+    assert (plain != widened).any()  # the extra run does change the vote
+    gated = [segment_photo(net, photo, side=32, scales=base, flip=True, zoomed_out_scales=extra,
+                           zoomed_out_gap=gap + d) for d in (-1e-3, 1e-3)]
+    assert np.array_equal(gated[0], widened) and np.array_equal(gated[1], plain)
+    assert np.array_equal(segment_photo(net, photo, side=32, scales=base, flip=True, zoomed_out_scales=()), plain)
+    assert abs(mean_entropy(torch.full((1, 12, 4, 4), 1 / 12)) - np.log(12)) < 1e-5
+
+    path = tmp_path / "seg.safetensors"
+    save_safetensors(net.state_dict(), path, half=False)
+    card = {"test_scales": list(base), "test_flip": True}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    seg = Segmenter(path, 32)
+    assert seg.zoomed_out_scales == () and seg.zoomed_out_gap == float("inf")  # off without the keys
+    assert np.array_equal(seg(photo)[0], plain)
+    path.with_suffix(".json").write_text(json.dumps({**card, "test_zoomed_out_scales": [3],
+                                                     "test_zoomed_out_gap": gap - 1e-3}))
+    seg = Segmenter(path, 32)
+    assert seg.zoomed_out_scales == (3.0,) and np.array_equal(seg(photo)[0], widened)
+    assert np.array_equal(Segmenter(path, 32, zoomed_out_gap=gap + 1e-3)(photo)[0], plain)
+    path.with_suffix(".json").write_text(json.dumps({**card, "test_zoomed_out_scales": ["x"],
+                                                     "test_zoomed_out_gap": "y"}))
+    seg = Segmenter(path, 32)  # a bad card: the gate is off, no crash
+    assert seg.zoomed_out_scales == () and seg.zoomed_out_gap == float("inf")
