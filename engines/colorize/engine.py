@@ -6,7 +6,8 @@ override its colours); hints are in image pixel coordinates with RGB colours in 
 network sees L resized to 256²; for SIGGRAPH17 nets its ab is then refined at that size
 (:func:`.refine.refine_ab`: each hint's own colour at its point, the correction spread edge-aware;
 the class head's annealed-mean prior where no hint is near, when ``PRIOR_WEIGHT`` > 0; with 1-2
-hints a second pass without hints lends its chroma detail, ``refine.ZERO_DETAIL``), resized to
+hints a pass without hints, run first, lends its chroma detail, ``refine.ZERO_DETAIL``, and is what
+the spread-input net's spread fades to far from the hints, ``spread.FADE_C0``), resized to
 H x W and joined with the photo's own full-resolution L (:func:`.lab.join_ab`), so the result has
 exactly the photo's lightness.
 ``Result.extras``: ``ab`` (float32 256 x 256 x 2, the network-size prediction), ``arch``, ``hints``.
@@ -35,7 +36,7 @@ from ..core.model_card import ModelCard
 from .hints import hints_to_planes
 from .lab import NET_SIZE, join_ab, net_L, rgb_to_lab
 from .refine import MIX_PLAIN, SHARE_D0, ZERO_DETAIL, refine_ab
-from .spread import spread_hints
+from .spread import FADE_UPTO, spread_hints
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
 PREVIEW_SIDE = 256  # the editor's live preview colorizes the photo scaled to this longer side
@@ -59,11 +60,14 @@ def net_size_for(h: int, w: int) -> int:
     return int(min(NET_SIZE, max(64, -(-max(h, w) // 8) * 8)))
 
 
-def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_SIZE) -> tuple[np.ndarray, Any]:
+def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_SIZE,
+            spread_base: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
     """Run a colorization network on a full-resolution L plane.
 
     Returns (ab ``size x size x 2`` float32 in [-110, 110], class logits ``1 x C x size/4 x size/4``
-    torch tensor or None for networks without a class head).
+    torch tensor or None for networks without a class head). ``spread_base``: the net's answer
+    without hints (``size x size x 2``), for a spread-input net's spread to fade to far from the
+    hints (:func:`.spread.spread_hints`; the engine gives it with 1-2 hints).
     """
     import torch
 
@@ -82,7 +86,7 @@ def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_S
             hab, mask = hints_to_planes(hints, (h, w), (size, size))
             spread = None
             if getattr(module, "spread_input", False):  # our hybrid: hints spread by lightness too
-                spread_ab = spread_hints(L_net, hints, (h, w))
+                spread_ab = spread_hints(L_net, hints, (h, w), spread_base)
                 spread = torch.from_numpy(spread_ab.transpose(2, 0, 1).copy())[None].to(device, dtype)
             ab, logits = module(L, torch.from_numpy(hab)[None].to(device, dtype),
                                 torch.from_numpy(mask)[None].to(device, dtype), spread)
@@ -143,16 +147,21 @@ class ColorizeEngine:
         dtype = ctx.dtype if ctx.device.startswith("cuda") else "float32"  # no half kernels on CPU
         module = self.module_for(ctx.device, dtype)
         size = net_size_for(*L_full.shape)
-        ab, logits = predict(module, L_full, hints, size)
+        from .archs import ECCVGenerator
+
+        spread_net = getattr(module, "spread_input", False)
+        ab0 = logits0 = None
+        if not isinstance(module, ECCVGenerator) and 1 <= len(hints) <= max(len(ZERO_DETAIL), FADE_UPTO):
+            # a pass without hints first: its detail (ZERO_DETAIL) and what the spread fades to (FADE_UPTO)
+            ab0, logits0 = predict(module, L_full, (), size)
+            ctx.cancel.raise_if_cancelled()
+        base = ab0 if spread_net and len(hints) <= FADE_UPTO else None
+        ab, logits = predict(module, L_full, hints, size, spread_base=base)
         ctx.cancel.raise_if_cancelled()
         if logits is not None:  # SIGGRAPH17: hint colours at their points, prior away from hints
             # the spread net: the nearest hint's share falls with geodesic cost; the plain net: a constant
-            spread_net = getattr(module, "spread_input", False)
-            ab0 = logits0 = None
-            if 1 <= len(hints) <= len(ZERO_DETAIL):  # a second pass without hints: its detail, ZERO_DETAIL
-                ab0, logits0 = predict(module, L_full, (), size)
-                logits0 = logits0[0].numpy()
-                ctx.cancel.raise_if_cancelled()
+            if ab0 is not None:
+                ab0, logits0 = (ab0, logits0[0].numpy()) if len(hints) <= len(ZERO_DETAIL) else (None, None)
             ab = refine_ab(net_L(L_full, size), ab, hints, L_full.shape, logits[0].numpy(),
                            mix=1.0 if spread_net else MIX_PLAIN, share_d0=SHARE_D0 if spread_net else 0.0,
                            ab0=ab0, logits0=logits0)

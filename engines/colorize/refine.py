@@ -14,8 +14,9 @@ Three pieces, all numpy + OpenCV at the network's working size (``s x s``, usual
   bundled nets only from 0.38 to 0.40-0.43 and costs 0.03-0.3 dB (their class heads were trained
   briefly), so it is off (``PRIOR_WEIGHT`` = 0).
 - :func:`refine_ab`, the engine's post-process of a SIGGRAPH17 net's ab, in this order:
-  (i) with 2+ hints, the geodesic nearest-hint answer (one hint per region, bounded by edges, never a
-  mix of hints) blended in with a share that falls with the geodesic cost to that hint
+  (i) with 2+ hints, the geodesic nearest-hint answer (one hint per region, bounded by edges; where
+  two regions meet in a flat area, smoothed into a ramp over ``SEAM_SMOOTH`` px instead of a straight
+  seam, except next to a hint) blended in with a share that falls with the geodesic cost to that hint
   (``SHARE_D0``, ``SHARE_P``; fitted per cost band on BSDS500 train/test: the least-squares share is
   about 1 next to a hint and 0.2 far away) for the spread-input net, a constant ``MIX_PLAIN`` for a
   plain one, ramping up to ``MIX_FULL_AT`` hints (one hint would tint the whole photo);
@@ -83,7 +84,9 @@ ZERO_DETAIL = (1.9, 1.0)  # 1 and 2 hints, with the net's 0-hint answer ab0 give
 # -0.09 / -0.16); 2 hints 0.760 / 0.729, +0.01 / +0.01 dB (x1.15 was 0.760 / 0.735, -0.06 / -0.08)
 DETAIL_GAIN_1 = 1.55  # with one hint and no ab0 (refine_ab called without the 0-hint pass): the gated
 # gain of commit bca5386 (x1.15 here made the photo duller than without hints: 0.587 -> 0.571)
-DETAIL_GAIN_HINTS = 1.15  # with 2-10 hints (2 without ab0), before the hint fix, so hints keep their exact colour. A
+DETAIL_GAIN_HINTS = 1.2  # (was 1.15; issue 20 seam fix: the soft spread and SEAM_SMOOTH left 5-30 hints
+# +0.18..+0.33 dB but 0.025..0.036 less colourful on 50 BSDS500 photos, seed 20; x1.2 gives back the colour
+# for half the dB, see .spread) with 2-10 hints (2 without ab0), before the hint fix, so hints keep their exact colour. A
 # ramp from DETAIL_GAIN_0 over the first 4 hints (so 0 -> 1 hint never greys) measured held out: 1 / 2 hints
 # CBSD68 24.34 / 24.72 dB (-0.4 / -0.8), Kodak24 22.66 / 21.76 (-0.5 / -1.3), colour 1.21 at 2: not kept
 DETAIL_GAIN_SLOPE = 0.03  # added per doubling of the hint count beyond 10 (20: x1.18, 30: x1.198, 50: x1.22,
@@ -105,6 +108,10 @@ SHARE_P = 0.8  # share(d) = 1 / (1 + (d / SHARE_D0) ** SHARE_P): fitted to the l
 MIX = 0.35  # a constant share of the geodesic nearest-hint answer (refine_ab's default; the engine uses the SHARE_D0 curve)
 MIX_FULL_AT = 4  # hints
 MIX_PLAIN = 0.65  # the same for a net without the spread input (it follows hints less)
+SEAM_SMOOTH = 8  # px: radius of the guided filter (on L, eps SEAM_EPS) that smooths step (i)'s nearest-hint
+SEAM_EPS = 100.0  # target (issue 20): in a flat region two cells met at a straight seam (34 ab in one pixel on
+# flat grey with 2 hints, 7 with this and the soft spread); kept sharp next to each hint (FIX_RADIUS), where it
+# raised the hint error (50 BSDS500 photos, 10 / 30 hints: 0.56 / 0.79 dE smoothed everywhere, 0.47 / 0.59 kept)
 FIX_RADIUS = 0.08  # geodesic cost over which a hint's residual fades (Gaussian sigma)
 
 
@@ -285,7 +292,12 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
         share = mix * min(1.0, (len(pts) - 1) / (MIX_FULL_AT - 1))
         if share_d0 > 0:  # near a hint (in geodesic cost) its colour, far from all the net's
             share = share * (1.0 / (1.0 + (d / share_d0) ** SHARE_P))[..., None]
-        out += share * (vals[np.maximum(idx, 0)] - out)
+        target = vals[np.maximum(idx, 0)]
+        if SEAM_SMOOTH > 0 and len(pts) > 1:  # the cells' straight bisectors in flat regions become
+            # ramps (issue 20); next to each hint (Gaussian in geodesic cost, fix_radius) its own colour stays
+            near = np.exp(-0.5 * (d / fix_radius) ** 2)[..., None] if fix_radius > 0 else 0.0
+            target = target + (1.0 - near) * (_smooth(L_net, target, SEAM_SMOOTH, SEAM_EPS) - target)
+        out += share * (target - out)
     if detail_gain is None:
         detail_gain = 1.0 if borrow else detail_gain_for(len(pts))
     if detail_gain != 1.0:
