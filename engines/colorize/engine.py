@@ -7,7 +7,7 @@ network sees L resized to 256²; for SIGGRAPH17 nets its ab is then refined at t
 (:func:`.refine.refine_ab`: each hint's own colour at its point, the correction spread edge-aware;
 the class head's annealed-mean prior where no hint is near, when ``PRIOR_WEIGHT`` > 0; with 1-2
 hints a pass without hints, run first, lends its chroma detail, ``refine.ZERO_DETAIL``, and is what
-the spread-input net's spread fades to far from the hints, ``spread.FADE_C0``), resized to
+the spread-input net's spread fades to far from a single hint, ``spread.FADE_C0``), resized to
 H x W and joined with the photo's own full-resolution L (:func:`.lab.join_ab`), so the result has
 exactly the photo's lightness.
 ``Result.extras``: ``ab`` (float32 256 x 256 x 2, the network-size prediction), ``arch``, ``hints``.
@@ -67,7 +67,7 @@ def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_S
     Returns (ab ``size x size x 2`` float32 in [-110, 110], class logits ``1 x C x size/4 x size/4``
     torch tensor or None for networks without a class head). ``spread_base``: the net's answer
     without hints (``size x size x 2``), for a spread-input net's spread to fade to far from the
-    hints (:func:`.spread.spread_hints`; the engine gives it with 1-2 hints).
+    hints (:func:`.spread.spread_hints`; the engine gives it with ``spread.FADE_UPTO`` hints, 1).
     """
     import torch
 
