@@ -59,7 +59,7 @@ def test_two_hints_on_a_flat_grey_photo_meet_without_a_hard_seam():
 
 def test_one_hint_does_not_tint_the_far_side_of_a_lightness_edge():
     """Dark left half, light right half, one blue hint on the dark side. The spread fades to the net's
-    0-hint answer far from the hint (``spread.FADE_C0``, with 1-2 hints). Measured (bundled net): the
+    0-hint answer far from the hint (``spread.FADE_C0``, with 1 hint, FADE_UPTO). Measured (bundled net): the
     far quarter's mean ab (22.8, -15.6) before (blue tint), (-1.2, 5.5) now; without hints (-1.4, 4.2);
     next to the hint (43.0, -62.2) before and after (the hint (33.9, -69.5))."""
     engine = registry.get(Task.COLORIZE, "default")
