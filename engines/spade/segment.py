@@ -127,29 +127,14 @@ def segment_logits(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", si
         return F.interpolate(logits, size=out_hw or (h, w), mode="bilinear", align_corners=False)
 
 
-PROBE_SCALES = (1.0, 2.0)  # zoomed-out gate: the mean entropy at scale 1 against that at scale 2
-
-
-def mean_entropy(probs: torch.Tensor) -> float:
-    """Mean over pixels of the class entropy (nats) of a ``1 x classes x H x W`` probability map."""
-    return float(-(probs * torch.log(probs + 1e-8)).sum(1).mean())
-
-
 def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", side: int = WORK_SIDE,
-                  scales: tuple[float, ...] = (1.0,), flip: bool = False,
-                  zoomed_out_scales: tuple[float, ...] = (), zoomed_out_gap: float = float("inf")) -> np.ndarray:
+                  scales: tuple[float, ...] = (1.0,), flip: bool = False) -> np.ndarray:
     """int32 H x W class ids for a float32 H x W x 3 [0, 1] photo (logits upsampled to the photo's
     size, then argmax: the boundaries follow the photo at full resolution). With several
     ``scales`` the class probabilities of the net run at ``side * scale`` each are averaged (a
     facade whose windows are smaller or larger than the training ones is met at a closer size);
-    ``flip`` adds each scale's run on the mirrored photo (mirrored back) to the average.
-
-    Zoomed-out gate: when the net is less sure at scale 1 than at scale 2 (mean entropy of the
-    probabilities, flip-averaged, larger by more than ``zoomed_out_gap`` nats) the facade is
-    probably small in the frame, and the runs at ``zoomed_out_scales`` join the average (scales
-    1 and 2 are run for the probe even when ``scales`` lacks them; they are then not averaged)."""
-    gate = bool(zoomed_out_scales) and np.isfinite(zoomed_out_gap)
-    if tuple(scales) == (1.0,) and not flip and not gate:
+    ``flip`` adds each scale's run on the mirrored photo (mirrored back) to the average."""
+    if tuple(scales) == (1.0,) and not flip:
         return segment_logits(net, photo, device, side).argmax(1)[0].to("cpu", torch.int32).numpy()
     h, w = photo.shape[:2]
     # the runs are fused at the photo's size up to FUSE_SIDE px, larger photos at FUSE_SIDE px on the
@@ -157,26 +142,13 @@ def segment_photo(net: FacadeSegNet, photo: np.ndarray, device: str = "cpu", sid
     f = min(1.0, FUSE_SIDE / max(h, w))
     grid = (h, w) if f == 1.0 else (max(1, round(h * f)), max(1, round(w * f)))
     mirrored = np.ascontiguousarray(photo[:, ::-1]) if flip else None
-    runs: dict[float, torch.Tensor] = {}
-
-    def run(s: float) -> torch.Tensor:
-        if s not in runs:
-            run_side = max(net.multiple, int(round(side * s)))
-            p = segment_logits(net, photo, device, run_side, grid).softmax(1)
-            if mirrored is not None:
-                p = p + segment_logits(net, mirrored, device, run_side, grid).softmax(1).flip(-1)
-            runs[s] = p
-        return runs[s]
-
-    chosen = list(scales)
-    if gate:
-        n = 2.0 if flip else 1.0
-        gap = mean_entropy(run(PROBE_SCALES[0]) / n) - mean_entropy(run(PROBE_SCALES[1]) / n)
-        if gap > zoomed_out_gap:
-            chosen += [s for s in zoomed_out_scales if s not in chosen]
     probs = None
-    for s in chosen:
-        probs = run(s) if probs is None else probs + run(s)
+    for s in scales:
+        run_side = max(net.multiple, int(round(side * s)))
+        p = segment_logits(net, photo, device, run_side, grid).softmax(1)
+        if mirrored is not None:
+            p = p + segment_logits(net, mirrored, device, run_side, grid).softmax(1).flip(-1)
+        probs = p if probs is None else probs + p
     if grid != (h, w):
         probs = F.interpolate(probs, size=(h, w), mode="bilinear", align_corners=False)
     return probs.argmax(1)[0].to("cpu", torch.int32).numpy()
@@ -187,13 +159,10 @@ class Segmenter:
 
     ``scales`` / ``flip``: multi-scale and mirrored inference (see :func:`segment_photo`); by
     default the card's ``test_scales`` and ``test_flip`` when the card beside the weights has them,
-    else one scale, no flip. ``zoomed_out_scales`` / ``zoomed_out_gap``: the zoomed-out gate of
-    :func:`segment_photo`, by default the card's ``test_zoomed_out_scales`` and
-    ``test_zoomed_out_gap`` (off when the card lacks either)."""
+    else one scale, no flip."""
 
     def __init__(self, path: Path, work_side: int = WORK_SIDE, scales: tuple[float, ...] | None = None,
-                 flip: bool | None = None, zoomed_out_scales: tuple[float, ...] | None = None,
-                 zoomed_out_gap: float | None = None) -> None:
+                 flip: bool | None = None) -> None:
         self.path = Path(path)
         # the side the net was trained at (its card's "work_side"; a 256² facade trained as
         # 128 crops must be segmented at 128 so windows have the size the net learned)
@@ -201,12 +170,6 @@ class Segmenter:
         card = self._card()
         self.scales = tuple(scales) if scales else self._card_scales(card)
         self.flip = bool(flip) if flip is not None else card.get("test_flip") is True
-        gap = card.get("test_zoomed_out_gap")
-        self.zoomed_out_scales = (tuple(zoomed_out_scales) if zoomed_out_scales is not None
-                                  else self._card_scales(card, "test_zoomed_out_scales", ()))
-        self.zoomed_out_gap = (float(zoomed_out_gap) if zoomed_out_gap is not None
-                               else float(gap) if isinstance(gap, (int, float)) and not isinstance(gap, bool)
-                               else float("inf"))
         self._net: FacadeSegNet | None = None
 
     def _card(self) -> dict:
@@ -220,12 +183,11 @@ class Segmenter:
         return data if isinstance(data, dict) else {}
 
     @staticmethod
-    def _card_scales(card: dict, key: str = "test_scales",
-                     missing: tuple[float, ...] = (1.0,)) -> tuple[float, ...]:
-        values = card.get(key)
+    def _card_scales(card: dict) -> tuple[float, ...]:
+        values = card.get("test_scales")
         if not isinstance(values, list) or not values or not all(
                 isinstance(v, (int, float)) and 0.25 <= v <= 4 for v in values):
-            return missing
+            return (1.0,)
         return tuple(float(v) for v in values)
 
     def net(self) -> FacadeSegNet:
@@ -237,6 +199,5 @@ class Segmenter:
 
     def __call__(self, photo: np.ndarray) -> tuple[np.ndarray, float]:
         started = time.perf_counter()
-        labels = segment_photo(self.net(), photo, side=self.work_side, scales=self.scales, flip=self.flip,
-                               zoomed_out_scales=self.zoomed_out_scales, zoomed_out_gap=self.zoomed_out_gap)
+        labels = segment_photo(self.net(), photo, side=self.work_side, scales=self.scales, flip=self.flip)
         return labels, time.perf_counter() - started
