@@ -275,21 +275,28 @@ def test_multi_scale_segmenter_reads_its_card(tmp_path, one_torch_thread):
     assert Segmenter(path, 32).scales == (1.0,)  # a bad card: one scale, no crash
 
 
+def _varied_net(zero_bias: bool = False) -> FacadeSegNet:
+    """A small seeded net with varied BN statistics and a strong head: labels that vary over the photo."""
+    torch.manual_seed(0)
+    net = FacadeSegNet(12, 4).eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.3)
+                m.running_var.uniform_(0.05, 0.5)
+        net.head.weight.mul_(5)
+        if zero_bias:
+            net.head.bias.zero_()
+    return net
+
+
 def test_flip_averaging_reads_its_card_and_makes_the_labels_mirror_equivariant(tmp_path, one_torch_thread):
     """test_flip: each scale also runs on the mirrored photo; the fused labels of a mirrored photo
     are then the mirrored labels (issue 20: settings chosen on facades train, see the card)."""
     from engines.spade.segment import Segmenter, segment_logits
     from engines.weights import save_safetensors
 
-    torch.manual_seed(0)
-    net = FacadeSegNet(12, 4).eval()
-    with torch.no_grad():  # varied BN statistics and a strong head: labels that vary over the photo
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.3)
-                m.running_var.uniform_(0.05, 0.5)
-        net.head.weight.mul_(5)
-        net.head.bias.zero_()
+    net = _varied_net(zero_bias=True)
     path = tmp_path / "seg.safetensors"
     save_safetensors(net.state_dict(), path, half=False)
     photo = np.random.default_rng(1).random((48, 64, 3)).astype(np.float32)
@@ -316,14 +323,7 @@ def test_large_photos_are_fused_at_fuse_side_then_upsampled_once(monkeypatch, on
     everywhere (they differ only where two classes are nearly tied)."""
     from engines.spade import segment as sg
 
-    torch.manual_seed(0)
-    net = FacadeSegNet(12, 4).eval()
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.3)
-                m.running_var.uniform_(0.05, 0.5)
-        net.head.weight.mul_(5)
+    net = _varied_net()
     y, x = np.mgrid[:96, :128] / 16.0
     photo = np.stack([np.sin(x) * 0.5 + 0.5, np.cos(y) * 0.5 + 0.5, (x + y) / 14.0], -1).astype(np.float32)
     full = sg.segment_photo(net, photo, side=32, scales=(1.0, 2.0), flip=True)
