@@ -73,23 +73,10 @@ def spread_points(L: np.ndarray, points: Sequence[tuple[int, int]], values: np.n
     ab = np.zeros((h, w, 2), np.float32)
     if len(points) == 0:
         return ab
-    side = float(side or max(h, w))
-    cols = np.arange(w, dtype=np.float32)
-    rows = np.arange(h, dtype=np.float32)[:, None]
     best = np.full((h, w), np.inf, np.float32)
-    cost = np.empty((h, w), np.float32)
-    tone = np.empty((h, w), np.float32)
     closer = np.empty((h, w), bool)
-    for (py, px), value in zip(points, np.asarray(values, np.float32).reshape(-1, 2)):
-        py, px = min(h - 1, max(0, int(py))), min(w - 1, max(0, int(px)))
-        # distance from a row and a column vector (broadcast), in place: ~3x faster than hypot
-        np.add((rows - py) ** 2, (cols - px) ** 2, out=cost)
-        np.sqrt(cost, out=cost)
-        cost *= 1.0 / side
-        np.subtract(L, L[py, px], out=tone)
-        np.abs(tone, out=tone)
-        tone *= LAMBDA / 100.0
-        cost += tone
+    for cost, value in zip(_costs(np.asarray(L, np.float32), points, float(side or max(h, w))),
+                           np.asarray(values, np.float32).reshape(-1, 2)):
         np.less(cost, best, out=closer)
         np.copyto(best, cost, where=closer)
         ab[closer] = value
