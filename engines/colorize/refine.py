@@ -287,6 +287,9 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
         out += np.float32(ZERO_DETAIL[len(pts) - 1]) * w0 * (a0 - mean0)
     if not pts and gain != 1.0:  # no hints: the regression's average is muted; with hints it is not
         out *= gain
+    # each hint's say near its point: a Gaussian in geodesic cost (step (i) keeps the hint's own colour
+    # there unsmoothed; step (iii) spreads the hint's residual with it)
+    fall = np.exp(-0.5 * (d / fix_radius) ** 2)[..., None] if pts and fix_radius > 0 else None
     if pts and mix > 0:  # a share of the edge-aware nearest-hint answer (one hint per pixel, no mixing);
         # none with one hint (it would tint the whole photo), the full share from MIX_FULL_AT hints
         share = mix * min(1.0, (len(pts) - 1) / (MIX_FULL_AT - 1))
@@ -295,7 +298,7 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
         target = vals[np.maximum(idx, 0)]
         if SEAM_SMOOTH > 0 and len(pts) > 1:  # the cells' straight bisectors in flat regions become
             # ramps (issue 20); next to each hint (Gaussian in geodesic cost, fix_radius) its own colour stays
-            near = np.exp(-0.5 * (d / fix_radius) ** 2)[..., None] if fix_radius > 0 else 0.0
+            near = fall if fall is not None else 0.0
             target = target + (1.0 - near) * (_smooth(L_net, target, SEAM_SMOOTH, SEAM_EPS) - target)
         out += share * (target - out)
     if detail_gain is None:
@@ -306,8 +309,7 @@ def refine_ab(L_net: np.ndarray, ab: np.ndarray, hints: Sequence[Hint], image_hw
             g = (1.0 + (g - 1.0) * (1.0 - grey_mass(logits, s, neutral_radius)))[..., None]
         mean = out.reshape(-1, 2).mean(axis=0, dtype=np.float64).astype(np.float32)
         out = mean + (out - mean) * g
-    if pts and fix_radius > 0:
-        fall = np.exp(-0.5 * (d / fix_radius) ** 2)[..., None]
+    if fall is not None:
         for _ in range(fix_passes):
             # residual at each hint, on a 3 x 3 patch around its point
             res = np.empty((len(pts), 2), np.float32)
