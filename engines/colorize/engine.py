@@ -160,8 +160,8 @@ class ColorizeEngine:
         ctx.cancel.raise_if_cancelled()
         if logits is not None:  # SIGGRAPH17: hint colours at their points, prior away from hints
             # the spread net: the nearest hint's share falls with geodesic cost; the plain net: a constant
-            if ab0 is not None:
-                ab0, logits0 = (ab0, logits0[0].numpy()) if len(hints) <= len(ZERO_DETAIL) else (None, None)
+            if logits0 is not None:  # refine_ab borrows from ab0 only at the counts ZERO_DETAIL covers
+                logits0 = logits0[0].numpy()
             ab = refine_ab(net_L(L_full, size), ab, hints, L_full.shape, logits[0].numpy(),
                            mix=1.0 if spread_net else MIX_PLAIN, share_d0=SHARE_D0 if spread_net else 0.0,
                            ab0=ab0, logits0=logits0)
