@@ -94,6 +94,11 @@ def test_train_spread_input_from_a_plain_run(tmp_path):
     loaded = load_model(w)
     assert loaded.arch.name == "siggraph17" and loaded.hparams.get("spread_input") is True
     assert main(["train", "colorize", "--out", str(tmp_path / "x"), "--init", str(tmp_path / "nope.pt")] + common) == 2
+    # issue 20: fine-tune that export with the soft spread (the engine's input); the 0-hint answers are cached
+    soft = tmp_path / "soft"
+    assert main(["train", "colorize", "--out", str(soft), "--init", str(w), "--spread-input", "--spread-mode", "soft",
+                 "--many-frac", "0.5"] + common) == 0
+    assert (soft / "base_ab.npy").is_file() and json.loads((soft / "config.json").read_text())["spread_mode"] == "soft"
 
 
 def test_hint_sets_are_nested():

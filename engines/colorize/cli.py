@@ -24,7 +24,12 @@ def add_train_parser(tsub) -> None:
                    help="our hybrid: the net also sees the hints spread over regions of similar lightness")
     t.add_argument("--many-frac", type=float, default=0.0,
                    help="fraction of samples with a dense uniform hint set (1..200 points) besides the paper's")
-    t.add_argument("--init", default="", help="start a new run from this checkpoint's weights, e.g. runs/colorize/last.pt")
+    t.add_argument("--spread-mode", choices=("hard", "soft"), default="hard",
+                   help="the spread input in training: hard (nearest hint, as first trained) or soft (exactly "
+                        "what the engine feeds the net: soft partition, 1-hint fade to the starting model's "
+                        "0-hint answer)")
+    t.add_argument("--init", default="", help="start a new run from this checkpoint's weights (.pt or .safetensors), "
+                                              "e.g. runs/colorize/last.pt")
     t.add_argument("--eval", default="", help="monitor PSNR on a few photos of this (held-out) folder")
     t.add_argument("--export", help="write fp16 .safetensors of out/last.pt here and stop")
 
@@ -50,7 +55,7 @@ def train_main(args: argparse.Namespace) -> int:
     cfg = ColorizeTrainConfig(data=str(data), out=str(out), width=args.width, crop=args.crop, batch=args.batch,
                               steps=args.steps, minutes=args.minutes, lr=args.lr, threads=args.threads,
                               eval_dir=args.eval, spread_input=args.spread_input, many_frac=args.many_frac,
-                              init=args.init, device=getattr(args, "device", "cpu"))
+                              spread_mode=args.spread_mode, init=args.init, device=getattr(args, "device", "cpu"))
     if cfg.init and not Path(cfg.init).is_file():
         print(f"ganstudio train colorize: --init checkpoint not found: {cfg.init}", file=sys.stderr)
         return 2

@@ -119,13 +119,28 @@ def _soft_spread(L: np.ndarray, points, values, side, temperature: float) -> np.
     return acc / total[..., None]
 
 
+def spread_input(L: np.ndarray, points: Sequence[tuple[int, int]], values: np.ndarray, side: float,
+                 base: np.ndarray | None = None) -> np.ndarray:
+    """What the engine feeds a spread-input net, from points in plane pixels and their ab values: the
+    soft partition (``SOFT_T``), and with ``base`` (``H x W x 2``, the net's own answer without hints)
+    a fade to it far from every point (in the same cost), ``base + f (spread - base)`` with
+    ``f = 1 / (1 + (cost / FADE_C0) ** FADE_P)``. No points -> 0. The one formula for inference
+    (:func:`spread_hints`) and training (``train.py --spread-mode soft``, on a crop with ``side`` the
+    whole photo's); the caller decides when to give ``base`` (the engine: up to ``FADE_UPTO`` hints)."""
+    if len(points) == 0:
+        return np.zeros(np.shape(L) + (2,), np.float32)
+    ab = spread_points(L, points, values, side=side, temperature=SOFT_T)
+    if base is not None:
+        best = np.minimum.reduce(list(_costs(np.asarray(L, np.float32), points, float(side))))
+        fade = (1.0 / (1.0 + (best / FADE_C0) ** FADE_P))[..., None]
+        ab = base + fade * (ab - base)
+    return ab.astype(np.float32)
+
+
 def spread_hints(L_net: np.ndarray, hints: Sequence[Hint], image_hw: tuple[int, int],
                  base: np.ndarray | None = None) -> np.ndarray:
-    """ab ``s x s x 2`` from hints (image coordinates, RGB) over an ``s x s`` L plane (0 without hints).
-
-    The soft partition (``SOFT_T``). ``base`` (``s x s x 2``, the net's own answer without hints): far
-    from every hint (in the same cost) the spread fades to it, ``base + f (spread - base)`` with
-    ``f = 1 / (1 + (cost / FADE_C0) ** FADE_P)``, instead of one hint's colour covering the photo."""
+    """ab ``s x s x 2`` from hints (image coordinates, RGB) over an ``s x s`` L plane (0 without hints):
+    :func:`spread_input` (soft partition; with ``base``, the fade to it far from every hint)."""
     if not hints:
         return np.zeros(L_net.shape + (2,), np.float32)
     s = L_net.shape[0]
@@ -133,9 +148,4 @@ def spread_hints(L_net: np.ndarray, hints: Sequence[Hint], image_hw: tuple[int, 
     rgb = np.clip(np.array([h.rgb for h in hints], np.float32).reshape(-1, 1, 3), 0.0, 1.0)
     hint_ab = rgb_to_lab(rgb)[:, 0, 1:]
     points = [(int((h.y + 0.5) * s / H), int((h.x + 0.5) * s / W)) for h in hints]
-    ab = spread_points(L_net, points, hint_ab, side=s, temperature=SOFT_T)
-    if base is not None:
-        best = np.minimum.reduce(list(_costs(np.asarray(L_net, np.float32), points, float(s))))
-        fade = (1.0 / (1.0 + (best / FADE_C0) ** FADE_P))[..., None]
-        ab = base + fade * (ab - base)
-    return ab.astype(np.float32)
+    return spread_input(L_net, points, hint_ab, s, base)

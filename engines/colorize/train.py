@@ -29,7 +29,7 @@ from ..core.cancel import CancelToken
 from ..train_utils import append_log, save_checkpoint, cosine_lr as _cosine
 from ..train_data import load_training_photos
 from .hints import many_count, synthetic_hints
-from .spread import spread_points
+from .spread import FADE_UPTO, spread_input, spread_points
 from .lab import AB_MAX, AB_STEP, AB_GRID, NET_SIZE, rgb_to_lab
 
 TRAIN_SETS = ("bsds500", "facades")
@@ -63,6 +63,11 @@ class ColorizeTrainConfig:
     spread_input: bool = False
     many_frac: float = 0.0
     init: str = ""
+    # how the spread input is built: "hard" (the nearest-point partition the bundled net was first trained
+    # on; old commands reproduce) or "soft" (issue 20: exactly what the engine feeds the net at inference,
+    # spread.spread_input: the soft partition and, with up to FADE_UPTO hints, the fade to the net's 0-hint
+    # answer, computed once per photo with the frozen starting model and cached as out/base_ab.npy)
+    spread_mode: str = "hard"
 
 
 def cosine_lr(cfg: ColorizeTrainConfig, step: int, wall_seconds: float) -> float:
@@ -77,18 +82,64 @@ def prepare_photos(photos: list[np.ndarray], size: int = NET_SIZE) -> np.ndarray
     return np.stack([cv2.resize(p, (size, size), interpolation=cv2.INTER_AREA) for p in photos])
 
 
+SPREAD_MODES = ("hard", "soft")
+
+
+def zero_hint_answers(model, photos: np.ndarray) -> np.ndarray:
+    """float16 ``N x size x size x 2``: ``model``'s ab without hints on each (already network-size)
+    photo, as the engine computes its 0-hint pass (:func:`.engine.predict`, eval mode, no grad): what
+    the soft training spread fades to with up to ``FADE_UPTO`` hints."""
+    from .engine import predict
+
+    was_training = model.training
+    model.eval()
+    try:
+        out = np.empty(photos.shape[:3] + (2,), np.float16)
+        for i, photo in enumerate(photos):
+            L = rgb_to_lab(np.asarray(photo, np.float32) / 255.0)[..., 0]
+            out[i] = predict(model, L, (), photos.shape[1])[0]
+    finally:
+        model.train(was_training)
+    return out
+
+
+def training_spread(L: np.ndarray, points: list, size: int, mode: str = "hard",
+                    base: np.ndarray | None = None) -> np.ndarray:
+    """The spread input (``2 x c x c``) of one training crop: ``L`` ``c x c``, ``points`` the sample's
+    hints ``((y, x), ab)`` in crop pixels, ``size`` the whole photo's side (so a crop spreads as the
+    photo would). ``mode`` "hard": the nearest-point partition; "soft": :func:`.spread.spread_input`,
+    what the engine feeds the net, with ``base`` (``c x c x 2``, the crop of the 0-hint answer) used
+    up to ``FADE_UPTO`` points as the engine does."""
+    values = np.array([v for _, v in points], np.float32).reshape(-1, 2)
+    pts = [pt for pt, _ in points]
+    if mode == "soft":
+        ab = spread_input(L, pts, values, size, base if len(pts) <= FADE_UPTO else None)
+    elif mode == "hard":
+        ab = spread_points(L, pts, values, side=size)
+    else:
+        raise ValueError(f"spread mode must be one of {SPREAD_MODES}, got {mode!r}")
+    return ab.transpose(2, 0, 1)
+
+
 def make_batch(rng: np.random.Generator, photos: np.ndarray, crop: int, batch: int,
-               spread: bool = False, many_frac: float = 0.0):
+               spread: bool = False, many_frac: float = 0.0, spread_mode: str = "hard",
+               bases: np.ndarray | None = None):
     """(L ``N x 1 x c x c``, hint ab ``N x 2``, hint mask ``N x 1``, true ab ``N x 2``, spread ab
-    ``N x 2`` (zeros unless ``spread``)) numpy float32."""
+    ``N x 2`` (zeros unless ``spread``)) numpy float32. ``spread_mode`` "soft" needs ``bases``
+    (:func:`zero_hint_answers` of ``photos``), cropped and flipped with each sample."""
+    if spread and spread_mode == "soft" and bases is None:
+        raise ValueError("the soft spread mode needs the photos' 0-hint answers (bases)")
     n, size = photos.shape[0], photos.shape[1]
     Ls, habs, masks, abs_, spreads = [], [], [], [], []
     for _ in range(batch):
-        img = photos[int(rng.integers(n))]
+        i = int(rng.integers(n))
+        img = photos[i]
         y, x = (int(v) for v in rng.integers(0, size - crop + 1, size=2))
         c = img[y : y + crop, x : x + crop]
+        base = None if bases is None else bases[i, y : y + crop, x : x + crop]
         if rng.random() < 0.5:
             c = c[:, ::-1]
+            base = None if base is None else base[:, ::-1]
         lab = rgb_to_lab(np.ascontiguousarray(c, dtype=np.float32) / 255.0).transpose(2, 0, 1)
         points: list = []
         if many_frac > 0 and rng.random() < many_frac:
@@ -96,8 +147,8 @@ def make_batch(rng: np.random.Generator, photos: np.ndarray, crop: int, batch: i
         else:
             hab, mask = synthetic_hints(rng, lab[1:], points=points)
         if spread:  # spread as over the whole 256² photo (side = size), so crops match inference
-            values = np.array([v for _, v in points], np.float32).reshape(-1, 2)
-            spreads.append(spread_points(lab[0], [pt for pt, _ in points], values, side=size).transpose(2, 0, 1))
+            spreads.append(training_spread(lab[0], points, size, spread_mode,
+                                           None if base is None else base.astype(np.float32)))
         else:
             spreads.append(np.zeros_like(lab[1:]))
         Ls.append(lab[:1])
@@ -162,11 +213,17 @@ def _eval_photos(folder: str, count: int) -> list[np.ndarray]:
 
 def load_init(model, path: str) -> None:
     """Load another run's generator weights into ``model``; a 4-input ``model1.0.weight`` going
-    into a spread-input (6-channel) model gets zero weights for the two new channels."""
+    into a spread-input (6-channel) model gets zero weights for the two new channels. A
+    ``.safetensors`` file (e.g. a bundled fp16 export) is read as fp32."""
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    sd = dict(state.get("model", state))
+    if str(path).endswith(".safetensors"):
+        from ..weights.files import read_state_dict
+
+        sd = {k: v.float() if v.is_floating_point() else v for k, v in read_state_dict(path).items()}
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        sd = dict(state.get("model", state))
     first = sd.get("model1.0.weight")
     want = model.model1[0].weight
     if first is not None and first.shape[1] < want.shape[1] and first.shape[0] == want.shape[0]:
@@ -184,6 +241,8 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
 
     from .archs import SIGGRAPHGenerator
 
+    if cfg.spread_mode not in SPREAD_MODES:
+        raise ValueError(f"spread mode must be one of {SPREAD_MODES}, got {cfg.spread_mode!r}")
     if cfg.crop % 8:
         raise ValueError(f"crop must be a multiple of 8 (the net subsamples 3 times), got {cfg.crop}")
     torch.set_num_threads(max(1, cfg.threads))
@@ -204,6 +263,18 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
         step, wall = int(state["step"]), float(state.get("wall", 0.0))
     elif cfg.init:
         load_init(model, cfg.init)
+    bases = None
+    if cfg.spread_input and cfg.spread_mode == "soft":  # the frozen starting model's 0-hint answers, once
+        cached = out / "base_ab.npy"
+        if cached.is_file():
+            bases = np.load(cached)
+        if bases is None or bases.shape != photos.shape[:3] + (2,):
+            if ckpt.is_file():
+                raise ValueError(f"{cached} is missing or does not match the photos; the soft spread's base "
+                                 "comes from the starting model, which a resumed run no longer has")
+            yield {"step": step, "stage": f"0-hint answers of {len(photos)} photos (soft spread base)"}
+            bases = zero_hint_answers(model, photos)
+            np.save(cached, bases)
     rng = np.random.default_rng(cfg.seed + step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     model.train()
@@ -224,7 +295,7 @@ def train(cfg: ColorizeTrainConfig, cancel: CancelToken | None = None) -> Iterat
         for group in opt.param_groups:
             group["lr"] = lr_now
         L, hab, mask, ab, spread = (torch.from_numpy(a).to(device, non_blocking=True) for a in make_batch(
-            rng, photos, cfg.crop, cfg.batch, cfg.spread_input, cfg.many_frac))
+            rng, photos, cfg.crop, cfg.batch, cfg.spread_input, cfg.many_frac, cfg.spread_mode, bases))
         loss, reg, ce = losses(model, L, hab, mask, ab, cfg.class_weight, spread)
         opt.zero_grad(set_to_none=True)
         loss.backward()
