@@ -97,6 +97,49 @@ def test_homographies_cover_the_scale_range():
     assert 0.4 < min(zoom) < 0.6 and 1.7 < max(zoom) < 2.5
 
 
+def _facade_share(M: np.ndarray, hw: tuple[int, int], crop: int) -> float:
+    """Share of a crop² view covered by the source rectangle under the homography M (shoelace)."""
+    h, w = hw
+    pts = cv2.perspectiveTransform(np.float64([[[0, 0], [w, 0], [w, h], [0, h]]]), M)[0]
+    x, y = pts[:, 0], pts[:, 1]
+    return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2) / crop**2
+
+
+def test_zoom_out_views_show_the_facade_smaller_inside_its_mirrored_surroundings():
+    """``zoom_out_frac``: that share of views has the facade at 0.3-0.7 of the working size (its side
+    relative to the view's, up to the aspect / perspective warp); off (0) draws as before."""
+    rng = np.random.default_rng(0)
+    hw, crop = (256, 256), 128
+
+    def sides(frac: float) -> np.ndarray:
+        return np.sqrt([_facade_share(st.view_homography(rng, hw, crop, crop, zoom_out_frac=frac), hw, crop)
+                        for _ in range(400)])
+
+    zoomed, default, third = sides(1.0), sides(0.0), sides(0.35)
+    # every view: the facade's side 0.3-0.7 of the view's; the warp moves that by well under 30 %
+    assert 0.2 < zoomed.min() and zoomed.max() < 0.85 and 0.4 < np.median(zoomed) < 0.52
+    assert np.mean((zoomed > 0.27) & (zoomed < 0.77)) > 0.95
+    # the default 0.5-2 range: about a quarter below 0.7; the option adds its share of small views
+    assert 0.15 < np.mean(default < 0.7) < 0.35 < np.mean(third < 0.7) < 0.6
+    assert np.mean(zoomed < 0.7) > 0.9
+    # off draws nothing extra: the same seed gives the same homographies as before the option
+    a = [st.view_homography(np.random.default_rng(5), hw, crop, crop) for _ in range(3)]
+    b = [st.view_homography(np.random.default_rng(5), hw, crop, crop, zoom_out_frac=0.0) for _ in range(3)]
+    np.testing.assert_array_equal(np.stack(a), np.stack(b))
+    with pytest.raises(ValueError):
+        st.view_homography(rng, hw, crop, crop, zoom_out_frac=1.5)
+
+
+def test_zoom_out_views_keep_the_labels_on_the_photo():
+    photo, ids = _blocks(side=128)
+    rng = np.random.default_rng(2)
+    for k in range(30):
+        view, lab = st.random_view(rng, photo, ids, 128, 128, plain=False, zoom_out_frac=1.0)
+        assert view.shape == (128, 128, 3) and lab.shape == (128, 128)
+        agree = _agree(view, lab, ids)  # a rounding of the source position at block edges differs
+        assert agree > 0.9, (k, agree)
+
+
 def test_photometric_keeps_range_and_shape():
     photo, _ = _blocks()
     rng = np.random.default_rng(0)
@@ -213,6 +256,21 @@ def test_few_steps_resume_and_export(tmp_path, one_torch_thread):
     assert seg is not None and seg.work_side == 32
     ids, _ = seg(rng.random((50, 70, 3)).astype(np.float32))
     assert ids.shape == (50, 70) and ids.max() < 12
+
+
+def test_zoom_out_holdout_and_kept_checkpoints(tmp_path, one_torch_thread):
+    rng = np.random.default_rng(0)
+    pairs = (rng.integers(0, 255, (3, 64, 64, 3), dtype=np.uint8), rng.integers(0, 12, (3, 64, 64), dtype=np.uint8))
+    cfg = st.RobustSegmentConfig(data="", out=str(tmp_path / "run"), crop=32, base=32, width=4, batch=2, steps=2,
+                                 log_every=1, zoom_out_frac=0.5, holdout=1, keep_every=1)
+    assert list(st.train_robust_segment(cfg, pairs=pairs))[-1]["step"] == 2
+    assert (tmp_path / "run" / "step_1.pt").is_file() and (tmp_path / "run" / "step_2.pt").is_file()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["holdout"] == 1
+    st.export_robust_segment(tmp_path / "run" / "step_1.pt", tmp_path / "w" / "segnet.safetensors")
+    assert json.loads((tmp_path / "w" / "segnet.json").read_text())["steps"] == 1
+    with pytest.raises(ValueError, match="holdout"):
+        list(st.train_robust_segment(st.RobustSegmentConfig(data="", out=str(tmp_path / "r2"), holdout=3),
+                                     pairs=pairs))
 
 
 def test_cli_train_segment_views_export_and_bench_rows(shared_data, tmp_path, capsys, one_torch_thread):

@@ -15,6 +15,11 @@ sample is a random *view* of a facades/train pair (:func:`random_view`):
   brightness x0.6-1.4, gamma 0.7-1.4; **blur** (Gaussian sigma 0.3-1.6 px at the working size)
   and a little sensor noise.
 
+``zoom_out_frac`` (default 0: off) draws that share of the non-plain views at a scale log-uniform in
+``ZOOM_OUT_RANGE`` (0.3-0.7) instead, so the net sees more facades that fill only part of the view
+inside their mirrored surroundings (a photo of a whole street front, a building seen from afar);
+everything else about those views (aspect, rotation, perspective, placement, flip) is unchanged.
+
 One sample in five keeps the plain geometry (the whole photo at the working size) so the
 in-domain result does not pay for the rest. The loss is cross-entropy with class weights
 ``(frequency / median) ** -0.5`` from the training labels (clipped to 0.25-4): mIoU averages
@@ -51,6 +56,7 @@ ASPECT_MAX = 1.8
 ROTATE_DEG = 4.0
 PERSPECTIVE = 0.15
 PLAIN_SHARE = 0.2
+ZOOM_OUT_RANGE = (0.3, 0.7)  # the scales of the extra zoomed-out views (``zoom_out_frac``)
 
 
 @dataclass
@@ -73,20 +79,28 @@ class RobustSegmentConfig:
     device: str = "cpu"
     log_every: int = 50
     save_every: int = 200
+    zoom_out_frac: float = 0.0  # share of the non-plain views drawn at ZOOM_OUT_RANGE scales
+    holdout: int = 0  # the last N facades/train pairs are left out (a selection split for choosing)
+    keep_every: int = 0  # also keep a copy of the checkpoint every N steps (step_N.pt) to choose from
 
 
 # ----------------------------------------------------------------------------- views
 
 
 def view_homography(rng: np.random.Generator, src_hw: tuple[int, int], crop: int, base: int,
-                    plain: bool = False) -> np.ndarray:
+                    plain: bool = False, zoom_out_frac: float = 0.0) -> np.ndarray:
     """3 x 3 float64 homography from source pixel coordinates to a ``crop``² view (see module
-    docstring for the ranges). ``plain``: the whole source at ``base`` (scale 1, no warp)."""
+    docstring for the ranges). ``plain``: the whole source at ``base`` (scale 1, no warp);
+    ``zoom_out_frac``: the share of views whose scale comes from ``ZOOM_OUT_RANGE``."""
+    if not 0.0 <= zoom_out_frac <= 1.0:
+        raise ValueError(f"zoom_out_frac must be in [0, 1], got {zoom_out_frac}")
     h, w = src_hw
     if plain:
         s, a, rot, persp = 1.0, 1.0, 0.0, 0.0
     else:
-        s = math.exp(rng.uniform(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1])))
+        # (no draw when the option is off: the views of a seed stay what they were)
+        lo, hi = ZOOM_OUT_RANGE if zoom_out_frac > 0 and rng.random() < zoom_out_frac else SCALE_RANGE
+        s = math.exp(rng.uniform(math.log(lo), math.log(hi)))
         a = math.exp(rng.uniform(-math.log(ASPECT_MAX), math.log(ASPECT_MAX))) if rng.random() < 0.5 else 1.0
         rot = math.radians(rng.uniform(-ROTATE_DEG, ROTATE_DEG))
         persp = rng.uniform(0, PERSPECTIVE) if rng.random() < 0.6 else 0.0
@@ -108,12 +122,12 @@ def view_homography(rng: np.random.Generator, src_hw: tuple[int, int], crop: int
 
 
 def random_view(rng: np.random.Generator, photo: np.ndarray, labels: np.ndarray, crop: int, base: int,
-                plain: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+                plain: bool | None = None, zoom_out_frac: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 crop x crop x 3, uint8 crop x crop) view of a uint8 H x W x 3 photo and its uint8
     H x W ids, geometry only (photometric changes: :func:`photometric`)."""
     if plain is None:
         plain = rng.random() < PLAIN_SHARE
-    M = view_homography(rng, photo.shape[:2], crop, base, plain)
+    M = view_homography(rng, photo.shape[:2], crop, base, plain, zoom_out_frac)
     lab = cv2.warpPerspective(labels, M, (crop, crop), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101)
     # shrink first with area averaging so a zoomed-out view is not aliased, then warp ~1:1; the
     # photo is mirrored out before the shrink so the mirror line stays where the labels' is
@@ -157,14 +171,15 @@ def photometric(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 
-def make_views(rng, photos: np.ndarray, labels: np.ndarray, batch: int, crop: int, base: int):
+def make_views(rng, photos: np.ndarray, labels: np.ndarray, batch: int, crop: int, base: int,
+               zoom_out_frac: float = 0.0):
     """(image N x 3 x c x c float32 in [-1, 1], labels N x c x c int64) torch tensors."""
     import torch
 
     ims, labs = [], []
     for _ in range(batch):
         i = int(rng.integers(len(photos)))
-        img, lab = random_view(rng, photos[i], labels[i], crop, base)
+        img, lab = random_view(rng, photos[i], labels[i], crop, base, zoom_out_frac=zoom_out_frac)
         ims.append(photometric(rng, img))
         labs.append(lab)
     image = torch.from_numpy(np.stack(ims)).permute(0, 3, 1, 2).mul_(2.0).sub_(1.0).contiguous()
@@ -221,6 +236,10 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     photos, labels = pairs if pairs is not None else load_train_pairs(Path(cfg.data), out)[:2]
+    if cfg.holdout:
+        if not 0 < cfg.holdout < len(photos):
+            raise ValueError(f"holdout {cfg.holdout} leaves no training pairs of {len(photos)}")
+        photos, labels = photos[: -cfg.holdout], labels[: -cfg.holdout]
     device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
     net = FacadeSegNet(N_CLASSES, cfg.width, cfg.levels).to(device).train()
@@ -260,7 +279,7 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
         lr = cosine_lr(progress, cfg.lr, cfg.min_lr)
         for g in opt.param_groups:
             g["lr"] = lr
-        image, lab = make_views(rng, photos, labels, cfg.batch, cfg.crop, cfg.base)
+        image, lab = make_views(rng, photos, labels, cfg.batch, cfg.crop, cfg.base, cfg.zoom_out_frac)
         image, lab = image.to(device), lab.to(device)
         logits = net(image)
         loss = F.cross_entropy(logits, lab, weight=weights)
@@ -279,6 +298,11 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
         step += 1
         if step % cfg.save_every == 0:
             save()
+        if cfg.keep_every and step % cfg.keep_every == 0:
+            save()
+            import shutil
+
+            shutil.copyfile(ckpt, out / f"step_{step}.pt")
         if step % cfg.log_every == 0:
             info = {"step": step, "progress": round(progress, 4), "lr": round(lr, 6),
                     "elapsed_s": round(time.perf_counter() - t_start, 1),
@@ -344,12 +368,17 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(f"--{f}", type=int, default=getattr(RobustSegmentConfig, f))
     p.add_argument("--minutes", type=float, default=0.0)
     p.add_argument("--lr", type=float, default=RobustSegmentConfig.lr)
+    p.add_argument("--zoom-out-frac", type=float, default=0.0,
+                   help=f"share of the views drawn zoomed out, scale {ZOOM_OUT_RANGE[0]}-{ZOOM_OUT_RANGE[1]}")
+    p.add_argument("--holdout", type=int, default=0, help="leave the last N facades/train pairs out")
+    p.add_argument("--keep-every", type=int, default=0, help="keep step_N.pt every N steps")
+    p.add_argument("--ckpt", default="last.pt", help="with --export: the checkpoint in --out to export")
     p.add_argument("--init", default="", help="warm start from a facades-segnet .safetensors")
     p.add_argument("--device", default="cpu")
     p.add_argument("--export", help="write the EMA weights of out/last.pt here (+ card .json) and stop")
     args = p.parse_args(argv)
     if args.export:
-        ckpt = Path(args.out) / "last.pt"
+        ckpt = Path(args.out) / args.ckpt
         if not ckpt.is_file():
             print(f"no checkpoint at {ckpt}")
             return 2
@@ -360,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = RobustSegmentConfig(data=str(Path(args.data) if args.data else default_data_root()), out=args.out,
                               **{f: getattr(args, f) for f in ("crop", "base", "width", "levels", "batch", "steps",
                                                                "seed", "threads", "minutes", "lr", "init",
-                                                               "device")})
+                                                               "device", "zoom_out_frac", "holdout",
+                                                               "keep_every")})
     for info in train_robust_segment(cfg):
         print(json.dumps(info), flush=True)
     return 0
