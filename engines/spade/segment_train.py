@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -300,8 +301,6 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
             save()
         if cfg.keep_every and step % cfg.keep_every == 0:
             save()
-            import shutil
-
             shutil.copyfile(ckpt, out / f"step_{step}.pt")
         if step % cfg.log_every == 0:
             info = {"step": step, "progress": round(progress, 4), "lr": round(lr, 6),
