@@ -67,7 +67,7 @@ def predict(module, L_full: np.ndarray, hints: Sequence[Hint], size: int = NET_S
     Returns (ab ``size x size x 2`` float32 in [-110, 110], class logits ``1 x C x size/4 x size/4``
     torch tensor or None for networks without a class head). ``spread_base``: the net's answer
     without hints (``size x size x 2``), for a spread-input net's spread to fade to far from the
-    hints (:func:`.spread.spread_hints`; the engine gives it with ``spread.FADE_UPTO`` hints, 1).
+    hints (:func:`.spread.spread_hints`: with up to ``spread.FADE_UPTO`` hints, 1; ignored with more).
     """
     import torch
 
@@ -155,8 +155,7 @@ class ColorizeEngine:
             # a pass without hints first: its detail (ZERO_DETAIL) and what the spread fades to (FADE_UPTO)
             ab0, logits0 = predict(module, L_full, (), size)
             ctx.cancel.raise_if_cancelled()
-        base = ab0 if spread_net and len(hints) <= FADE_UPTO else None
-        ab, logits = predict(module, L_full, hints, size, spread_base=base)
+        ab, logits = predict(module, L_full, hints, size, spread_base=ab0)  # the spread fades to it at FADE_UPTO
         ctx.cancel.raise_if_cancelled()
         if logits is not None:  # SIGGRAPH17: hint colours at their points, prior away from hints
             # the spread net: the nearest hint's share falls with geodesic cost; the plain net: a constant

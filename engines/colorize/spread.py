@@ -126,14 +126,14 @@ def spread_input(L: np.ndarray, points: Sequence[tuple[int, int]], values: np.nd
                  base: np.ndarray | None = None) -> np.ndarray:
     """What the engine feeds a spread-input net, from points in plane pixels and their ab values: the
     soft partition (``SOFT_T``), and with ``base`` (``H x W x 2``, the net's own answer without hints)
-    a fade to it far from every point (in the same cost), ``base + f (spread - base)`` with
-    ``f = 1 / (1 + (cost / FADE_C0) ** FADE_P)``. No points -> 0. The one formula for inference
-    (:func:`spread_hints`) and training (``train.py --spread-mode soft``, on a crop with ``side`` the
-    whole photo's); the caller decides when to give ``base`` (the engine: up to ``FADE_UPTO`` hints)."""
+    and at most ``FADE_UPTO`` points a fade to it far from every point (in the same cost),
+    ``base + f (spread - base)`` with ``f = 1 / (1 + (cost / FADE_C0) ** FADE_P)``; with more points
+    ``base`` is not used. No points -> 0. The one formula for inference (:func:`spread_hints`) and
+    training (``train.py --spread-mode soft``, on a crop with ``side`` the whole photo's)."""
     if len(points) == 0:
         return np.zeros(np.shape(L) + (2,), np.float32)
     ab = spread_points(L, points, values, side=side, temperature=SOFT_T)
-    if base is not None:
+    if base is not None and len(points) <= FADE_UPTO:
         best = np.minimum.reduce(list(_costs(np.asarray(L, np.float32), points, float(side))))
         fade = (1.0 / (1.0 + (best / FADE_C0) ** FADE_P))[..., None]
         ab = base + fade * (ab - base)
@@ -143,7 +143,8 @@ def spread_input(L: np.ndarray, points: Sequence[tuple[int, int]], values: np.nd
 def spread_hints(L_net: np.ndarray, hints: Sequence[Hint], image_hw: tuple[int, int],
                  base: np.ndarray | None = None) -> np.ndarray:
     """ab ``s x s x 2`` from hints (image coordinates, RGB) over an ``s x s`` L plane (0 without hints):
-    :func:`spread_input` (soft partition; with ``base``, the fade to it far from every hint)."""
+    :func:`spread_input` (soft partition; with ``base`` and up to ``FADE_UPTO`` hints, the fade to it far
+    from every hint)."""
     if not hints:
         return np.zeros(L_net.shape + (2,), np.float32)
     s = L_net.shape[0]

@@ -29,7 +29,7 @@ from ..core.cancel import CancelToken
 from ..train_utils import append_log, save_checkpoint, cosine_lr as _cosine
 from ..train_data import load_training_photos
 from .hints import many_count, synthetic_hints
-from .spread import FADE_UPTO, spread_input, spread_points
+from .spread import spread_input, spread_points
 from .lab import AB_MAX, AB_STEP, AB_GRID, NET_SIZE, rgb_to_lab
 
 TRAIN_SETS = ("bsds500", "facades")
@@ -108,12 +108,12 @@ def training_spread(L: np.ndarray, points: list, size: int, mode: str = "hard",
     """The spread input (``2 x c x c``) of one training crop: ``L`` ``c x c``, ``points`` the sample's
     hints ``((y, x), ab)`` in crop pixels, ``size`` the whole photo's side (so a crop spreads as the
     photo would). ``mode`` "hard": the nearest-point partition; "soft": :func:`.spread.spread_input`,
-    what the engine feeds the net, with ``base`` (``c x c x 2``, the crop of the 0-hint answer) used
-    up to ``FADE_UPTO`` points as the engine does."""
+    what the engine feeds the net, with ``base`` (``c x c x 2``, the crop of the 0-hint answer; it
+    fades to it with up to ``FADE_UPTO`` points, as in the engine)."""
     values = np.array([v for _, v in points], np.float32).reshape(-1, 2)
     pts = [pt for pt, _ in points]
     if mode == "soft":
-        ab = spread_input(L, pts, values, size, base if len(pts) <= FADE_UPTO else None)
+        ab = spread_input(L, pts, values, size, base)
     elif mode == "hard":
         ab = spread_points(L, pts, values, side=size)
     else:
