@@ -297,10 +297,10 @@ def train_robust_segment(cfg: RobustSegmentConfig, cancel: CancelToken | None = 
             acc = float((logits.argmax(1) == lab).float().mean())
         logs.append({"ce": loss.item(), "pixel_acc": acc})
         step += 1
-        if step % cfg.save_every == 0:
+        keep = bool(cfg.keep_every) and step % cfg.keep_every == 0
+        if keep or step % cfg.save_every == 0:  # one write when both fall on this step
             save()
-        if cfg.keep_every and step % cfg.keep_every == 0:
-            save()
+        if keep:
             shutil.copyfile(ckpt, out / f"step_{step}.pt")
         if step % cfg.log_every == 0:
             info = {"step": step, "progress": round(progress, 4), "lr": round(lr, 6),
